@@ -1,0 +1,92 @@
+/**
+ * The shapes that flow through virtbot's pipeline. Transports build an InboundMessage
+ * and render Replies; nothing here knows about libvirt, IRC or Discord specifics.
+ */
+
+/** Where a line was said: one chat transport instance and one channel (or a private conversation). */
+export interface Place {
+  /** 'console' | 'transcript' | 'irc' | 'discord' | … */
+  transport: string;
+  /** The configured network (IRC) or guild (Discord) name; '' for console and transcripts. */
+  network: string;
+  /** '#channel' for channels, or the peer's nick / user id for a private conversation. */
+  channel: string;
+  /** True for private messages and DMs. */
+  private: boolean;
+}
+
+/** Who said it, as the transport proved it. A bare nick is never proof of identity. */
+export interface Sender {
+  nick: string;
+  /** IRC services account (account-tag / extended-join / WHOX), when logged in. */
+  account?: string;
+  /** Discord user id. */
+  userId?: string;
+  /** Discord role ids in the guild where the message was sent. */
+  roleIds?: string[];
+  /** nick!user@host, only used where the config explicitly allows hostmask rules. */
+  hostmask?: string;
+  /** True when the transport itself vouches for the person (console --as, transcripts). */
+  local?: boolean;
+}
+
+export interface InboundMessage {
+  place: Place;
+  sender: Sender;
+  text: string;
+  time: Date;
+  /** True when the line is addressed to the bot (prefix, mention, private message, slash command). */
+  addressed: boolean;
+  /** A /me action line. */
+  action?: boolean;
+}
+
+/** The identity the authorizer resolved for a sender. */
+export interface Identity {
+  /** The configured user name, or null for an anonymous sender. */
+  user: string | null;
+  /** The system account name on the hypervisors (for per-VM access), when configured. */
+  systemAccount?: string;
+  /** Group names from the config. */
+  groups: string[];
+  /** Role names granted directly, via groups, or via Discord roles. */
+  roles: string[];
+  /** What proved it: 'irc-account', 'discord-id', 'hostmask', 'local', 'anonymous'. */
+  proof: string;
+  nick: string;
+}
+
+export type ReplyKind = 'reply' | 'error' | 'meeting' | 'confirm';
+
+export interface Reply {
+  text: string;
+  kind: ReplyKind;
+  /** Send privately (IRC NOTICE/PM, Discord ephemeral) rather than to the channel. */
+  private?: boolean;
+  /** For confirmations: the one-time code, so rich transports can render buttons. */
+  confirmCode?: string;
+}
+
+export type Outcome = 'ok' | 'denied' | 'invalid' | 'failed' | 'pending' | 'approved' | 'lapsed' | 'cancelled';
+
+/** One line of the append-only audit log; also rendered into the minutes. */
+export interface AuditRecord {
+  /** Monotonic per-process sequence plus time: unique and sortable. */
+  id: string;
+  time: string;
+  transport: string;
+  network: string;
+  channel: string;
+  /** The resolved identity (config user name), or null when anonymous. */
+  user: string | null;
+  nick: string;
+  proof: string;
+  /** The command as typed (without the bot's prefix). */
+  command: string;
+  /** The resolved command path, e.g. 'vm.nic.add', when resolution got that far. */
+  path?: string;
+  outcome: Outcome;
+  detail: string;
+  host?: string;
+  vm?: string;
+}
