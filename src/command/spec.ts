@@ -98,6 +98,11 @@ export interface CommandSpec {
   args: ArgSpec[];
   /** Permission name; defaults to path.join('.'). */
   permission?: string;
+  /**
+   * Anyone may run it, identified or not (help, whoami, confirm): it reveals nothing and acts
+   * only on the caller's own state. Everything else needs a permission.
+   */
+  open?: boolean;
   /** Destructive commands need a confirmation code. */
   destructive?: boolean;
   examples: Example[];
