@@ -1,0 +1,17 @@
+import type { AuditRecord } from '../core/types.js';
+
+/** `#info alice: vm nic add web01 network=default → ok: added virtio NIC …` */
+export function renderInfoLine(record: AuditRecord): string {
+  return `#info ${renderItem(record)}`;
+}
+
+/** The item text without the `#info` marker, as it appears in the minutes. */
+export function renderItem(record: AuditRecord): string {
+  const who = record.user ?? `${record.nick} (unidentified)`;
+  return `${who}: ${oneLine(record.command)} → ${record.outcome}: ${oneLine(record.detail)}`;
+}
+
+function oneLine(text: string): string {
+  const flat = text.replace(/[\r\n]+/g, ' ⏎ ');
+  return flat.length > 300 ? `${flat.slice(0, 297)}...` : flat;
+}

@@ -1,0 +1,59 @@
+/**
+ * Who is speaking, as far as the transport can prove it. The proof is the IRC services account,
+ * the Discord user id, a hostmask only where the user's config allows it, or the local console.
+ * A bare nick proves nothing: an unproven sender is anonymous.
+ */
+import type { Config } from '../config/schema.js';
+import type { Identity, Place, Sender } from '../core/types.js';
+import { globToRegExp } from './glob.js';
+
+type UserEntry = Config['users'][string];
+
+export function resolveIdentity(config: Config, place: Place, sender: Sender): Identity {
+  const found = findUser(config, place, sender);
+  if (!found) {
+    return { user: null, groups: [], roles: [...config.anonymous.roles], proof: 'anonymous', nick: sender.nick };
+  }
+  const [name, entry, proof] = found;
+  const groups = Object.entries(config.groups)
+    .filter(([, group]) => group.members.includes(name))
+    .map(([groupName]) => groupName);
+  const roles = new Set<string>([...config.anonymous.roles, ...entry.roles]);
+  for (const group of groups) for (const role of config.groups[group]!.roles) roles.add(role);
+  for (const role of discordRoles(config, place, sender)) roles.add(role);
+  const identity: Identity = { user: name, groups, roles: [...roles], proof, nick: sender.nick };
+  if (entry.system !== undefined) identity.systemAccount = entry.system;
+  return identity;
+}
+
+function findUser(config: Config, place: Place, sender: Sender): [string, UserEntry, string] | undefined {
+  const users = Object.entries(config.users);
+  if (place.transport === 'irc' && sender.account) {
+    const account = sender.account.toLowerCase();
+    for (const [name, entry] of users) {
+      const accounts = [entry.irc[place.network] ?? []].flat().map((a) => a.toLowerCase());
+      if (accounts.includes(account)) return [name, entry, 'irc-account'];
+    }
+  }
+  if (place.transport === 'discord' && sender.userId) {
+    for (const [name, entry] of users) if (entry.discord.includes(sender.userId)) return [name, entry, 'discord-id'];
+  }
+  if (sender.local) {
+    const entry = config.users[sender.nick];
+    if (entry?.local) return [sender.nick, entry, 'local'];
+  }
+  if (sender.hostmask) {
+    for (const [name, entry] of users) {
+      if (entry.allowHostmasks && entry.hostmasks.some((mask) => globToRegExp(mask, 'i').test(sender.hostmask!))) {
+        return [name, entry, 'hostmask'];
+      }
+    }
+  }
+  return undefined;
+}
+
+function discordRoles(config: Config, place: Place, sender: Sender): string[] {
+  if (place.transport !== 'discord' || !sender.roleIds) return [];
+  const mapping = config.discordRoles[place.network] ?? {};
+  return sender.roleIds.flatMap((id) => mapping[id] ?? []);
+}

@@ -1,0 +1,32 @@
+import { permissionOf } from '../../command/spec.js';
+import type { Middleware } from '../composer.js';
+import type { PipelineDeps } from '../deps.js';
+import { conclude, type Turn } from '../turn.js';
+
+/** Deny by default; the authorizer's reason is both the reply and the record's detail. */
+export function authorize(deps: PipelineDeps): Middleware<Turn> {
+  return async (turn, next) => {
+    const spec = turn.spec!;
+    if (spec.open) {
+      turn.decision = { allowed: true, rule: 'open command', reason: `${spec.path.join(' ')} is open to everyone` };
+      await next();
+      return;
+    }
+    const decision = await deps.authorizer.authorize({
+      identity: turn.identity,
+      permission: permissionOf(spec),
+      spec,
+      args: turn.args!,
+      placeKey: turn.placeKey,
+      place: turn.msg.place,
+      ...(turn.host !== undefined ? { host: turn.host } : {}),
+      ...(turn.vm !== undefined ? { vm: turn.vm } : {}),
+    });
+    turn.decision = decision;
+    if (!decision.allowed) {
+      conclude(turn, 'denied', `denied: ${decision.reason}`);
+      return;
+    }
+    await next();
+  };
+}
