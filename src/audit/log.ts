@@ -5,7 +5,7 @@
  * are written and synced together by the next.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, stat, type FileHandle } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, rename, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { AuditFilter, AuditQuery } from '../command/spec.js';
@@ -89,7 +89,10 @@ export class AuditLog implements AuditQuery {
   private async rotateIfDue(incoming: number): Promise<void> {
     await this.openHandle();
     const today = this.now().toISOString().slice(0, 10);
-    const tooBig = this.options.rotateBytes !== undefined && this.size > 0 && this.size + incoming > this.options.rotateBytes;
+    const tooBig =
+      this.options.rotateBytes !== undefined &&
+      this.size > 0 &&
+      this.size + incoming > this.options.rotateBytes;
     const newDay = this.options.rotateDaily === true && this.size > 0 && today !== this.day;
     if (!tooBig && !newDay) return;
     await this.handle!.close();
@@ -146,7 +149,10 @@ function matchesFilter(record: AuditRecord, filter: AuditFilter): boolean {
 
 /** Reads records, skipping (not failing on) a torn last line left by a crash mid-write. */
 export async function* readRecords(file: string): AsyncGenerator<AuditRecord> {
-  const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Number.POSITIVE_INFINITY });
+  const lines = createInterface({
+    input: createReadStream(file, 'utf8'),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
   for await (const line of lines) {
     if (line.trim() === '') continue;
     try {

@@ -3,8 +3,9 @@
  * Roles list permission globs; a glob with a leading '!' denies. The most specific matching
  * glob decides; on a tie, deny wins.
  */
-import type { Config } from '../config/schema.js';
+
 import type { Args, CommandSpec } from '../command/spec.js';
+import type { Config } from '../config/schema.js';
 import type { Identity, Place } from '../core/types.js';
 import { globToRegExp, specificity } from './glob.js';
 
@@ -42,7 +43,8 @@ export class RoleAuthorizer implements Authorizer {
         const glob = allow ? entry : entry.slice(1);
         if (!globToRegExp(glob).test(permission)) continue;
         const weight = specificity(glob);
-        if (!best || weight > best.weight || (weight === best.weight && !allow)) best = { allow, glob, role, weight };
+        if (!best || weight > best.weight || (weight === best.weight && !allow))
+          best = { allow, glob, role, weight };
       }
     }
     const who = identity.user ?? `${identity.nick} (not identified)`;

@@ -58,7 +58,8 @@ export class Confirmations {
     const action = this.pending.get(code);
     if (!action) return { ok: false, reason: `no pending action has code ${code}` };
     if (action.requester !== requester) return { ok: false, reason: `code ${code} belongs to someone else` };
-    if (action.placeKey !== placeKey) return { ok: false, reason: `code ${code} was issued in another conversation` };
+    if (action.placeKey !== placeKey)
+      return { ok: false, reason: `code ${code} was issued in another conversation` };
     this.pending.delete(code);
     if (this.now() > action.expiresAt) {
       return { ok: false, reason: `code ${code} lapsed: run the command again`, action, lapsed: true };

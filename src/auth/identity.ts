@@ -12,7 +12,13 @@ type UserEntry = Config['users'][string];
 export function resolveIdentity(config: Config, place: Place, sender: Sender): Identity {
   const found = findUser(config, place, sender);
   if (!found) {
-    return { user: null, groups: [], roles: [...config.anonymous.roles], proof: 'anonymous', nick: sender.nick };
+    return {
+      user: null,
+      groups: [],
+      roles: [...config.anonymous.roles],
+      proof: 'anonymous',
+      nick: sender.nick,
+    };
   }
   const [name, entry, proof] = found;
   const groups = Object.entries(config.groups)
@@ -36,7 +42,8 @@ function findUser(config: Config, place: Place, sender: Sender): [string, UserEn
     }
   }
   if (place.transport === 'discord' && sender.userId) {
-    for (const [name, entry] of users) if (entry.discord.includes(sender.userId)) return [name, entry, 'discord-id'];
+    for (const [name, entry] of users)
+      if (entry.discord.includes(sender.userId)) return [name, entry, 'discord-id'];
   }
   if (sender.local) {
     const entry = config.users[sender.nick];
@@ -44,7 +51,10 @@ function findUser(config: Config, place: Place, sender: Sender): [string, UserEn
   }
   if (sender.hostmask) {
     for (const [name, entry] of users) {
-      if (entry.allowHostmasks && entry.hostmasks.some((mask) => globToRegExp(mask, 'i').test(sender.hostmask!))) {
+      if (
+        entry.allowHostmasks &&
+        entry.hostmasks.some((mask) => globToRegExp(mask, 'i').test(sender.hostmask!))
+      ) {
         return [name, entry, 'hostmask'];
       }
     }

@@ -37,7 +37,8 @@ export function parseArgs(spec: CommandSpec, tokens: Token[], ctx: ValidationCon
     const named = token.key ?? token.flag;
     if (named !== undefined) {
       const arg = byName.get(named);
-      if (!arg) fail(`unknown option '${named}' for ${spec.path.join(' ')}${didYouMean(named, byName.keys())}`);
+      if (!arg)
+        fail(`unknown option '${named}' for ${spec.path.join(' ')}${didYouMean(named, byName.keys())}`);
       if (raw.has(named) && !isRest(arg!)) fail(`'${named}' given twice`);
       if (token.flag !== undefined) {
         if (arg!.type !== 'bool') fail(`'--${named}' needs a value: ${named}=${arg!.name.toUpperCase()}`);

@@ -42,7 +42,8 @@ export class CommandRegistry {
     for (const spec of group.commands) {
       const key = spec.path.join(' ');
       if (this.byPath.has(key)) throw new Error(`command '${key}' declared twice`);
-      if (spec.path[0] !== group.name) throw new Error(`command '${key}' is not under its group '${group.name}'`);
+      if (spec.path[0] !== group.name)
+        throw new Error(`command '${key}' is not under its group '${group.name}'`);
       this.byPath.set(key, spec);
     }
   }

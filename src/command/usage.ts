@@ -34,7 +34,10 @@ export function describeArg(arg: ArgSpec): string {
 
 /** Full help for one command: usage, summary, arguments, permission, examples. */
 export function commandHelp(spec: CommandSpec, permission: string): string[] {
-  const lines = [`usage: ${usageLine(spec)}`, `${spec.summary}${spec.destructive ? ' (destructive: asks for confirmation)' : ''}`];
+  const lines = [
+    `usage: ${usageLine(spec)}`,
+    `${spec.summary}${spec.destructive ? ' (destructive: asks for confirmation)' : ''}`,
+  ];
   for (const arg of spec.args) lines.push(`  ${describeArg(arg)}`);
   lines.push(`permission: ${permission}`);
   for (const example of spec.examples.slice(0, 3)) lines.push(`example: ${example.input}`);

@@ -5,16 +5,32 @@
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Config } from './schema.js';
 import { validateConfig } from './load.js';
+import type { Config } from './schema.js';
 
 export function demoConfig(dataDir = join(tmpdir(), `virtbot-demo-${process.pid}`)): Config {
   return validateConfig({
     bot: { nick: 'virtbot', prefix: '!', dataDir },
     hosts: [{ name: 'test', uri: 'test:///default' }],
     templates: [
-      { name: 'debian12', distro: 'debian', version: '12', arch: 'x86_64', vcpus: 1, memory: '512M', disk: '1G' },
-      { name: 'win2019', distro: 'windows', version: '2019', arch: 'x86_64', vcpus: 2, memory: '2G', disk: '2G' },
+      {
+        name: 'debian12',
+        distro: 'debian',
+        version: '12',
+        arch: 'x86_64',
+        vcpus: 1,
+        memory: '512M',
+        disk: '1G',
+      },
+      {
+        name: 'win2019',
+        distro: 'windows',
+        version: '2019',
+        arch: 'x86_64',
+        vcpus: 2,
+        memory: '2G',
+        disk: '2G',
+      },
     ],
     roles: { demo: { permissions: ['*'], description: 'everything (demo only)' } },
     anonymous: { roles: ['demo'] },

@@ -25,7 +25,8 @@ export async function loadConfigFile(file: string): Promise<Config> {
   const config = parseConfigText(text, file);
   // Relative paths in a config file are relative to the file, not to where virtbot was started.
   config.bot.dataDir = resolve(dirname(file), config.bot.dataDir);
-  if (config.bot.minutesDir !== undefined) config.bot.minutesDir = resolve(dirname(file), config.bot.minutesDir);
+  if (config.bot.minutesDir !== undefined)
+    config.bot.minutesDir = resolve(dirname(file), config.bot.minutesDir);
   if (config.audit.file !== undefined && !isAbsolute(config.audit.file)) {
     config.audit.file = resolve(dirname(file), config.audit.file);
   }
@@ -41,7 +42,8 @@ export function parseConfigText(text: string, file = '<config>'): Config {
     throw new ConfigError(`${file}:${line}: YAML syntax: ${first.message.split('\n')[0]}`);
   }
   const result = ConfigSchema.safeParse(doc.toJS() ?? {});
-  if (!result.success) throw new ConfigError(formatIssues(result.error, file, (path) => lineOf(doc, lineCounter, path)));
+  if (!result.success)
+    throw new ConfigError(formatIssues(result.error, file, (path) => lineOf(doc, lineCounter, path)));
   return result.data;
 }
 
@@ -66,7 +68,8 @@ function formatIssues(error: ZodError, file: string, line: (path: PropertyKey[])
     .map((issue) => {
       const path = issue.path.map(String).join('.') || '(top level)';
       let hint = issue.message;
-      if (issue.code === 'unrecognized_keys') hint = `unknown setting ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+      if (issue.code === 'unrecognized_keys')
+        hint = `unknown setting ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
       return `${file}:${line(issue.path)}: ${path}: ${hint}`;
     })
     .join('\n');

@@ -22,7 +22,11 @@ export const ConfigSchema = z
     audit: z
       .object({
         file: z.string().optional(),
-        rotateBytes: z.number().int().positive().default(64 * 1024 * 1024),
+        rotateBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(64 * 1024 * 1024),
         rotateDaily: z.boolean().default(true),
       })
       .strict()

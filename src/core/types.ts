@@ -67,7 +67,15 @@ export interface Reply {
   confirmCode?: string;
 }
 
-export type Outcome = 'ok' | 'denied' | 'invalid' | 'failed' | 'pending' | 'approved' | 'lapsed' | 'cancelled';
+export type Outcome =
+  | 'ok'
+  | 'denied'
+  | 'invalid'
+  | 'failed'
+  | 'pending'
+  | 'approved'
+  | 'lapsed'
+  | 'cancelled';
 
 /** One line of the append-only audit log; also rendered into the minutes. */
 export interface AuditRecord {

@@ -88,7 +88,8 @@ export function tokenize(input: string): Token[] {
         quoted = true;
         unquotedPrefix = false;
       } else if (ch === '\\') {
-        if (i + 1 >= line.length) throw new TokenizeError('a backslash at the end of the line escapes nothing', i);
+        if (i + 1 >= line.length)
+          throw new TokenizeError('a backslash at the end of the line escapes nothing', i);
         value += line[i + 1];
         i += 2;
         quoted = true;

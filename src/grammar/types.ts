@@ -43,7 +43,8 @@ const UNIT_KIB: Record<string, number> = { '': 1, k: 1, m: 1024, g: 1024 ** 2, t
 /** Sizes: `2G`, `512M`, `1.5GiB`, `1024` (KiB, libvirt's default unit). Returns KiB. */
 export function parseSize(text: string): number {
   const match = SIZE.exec(text.trim());
-  if (!match) throw new ArgError(`${quote(text)} is not a size: use a number with K, M, G or T (e.g. 2G, 512M)`);
+  if (!match)
+    throw new ArgError(`${quote(text)} is not a size: use a number with K, M, G or T (e.g. 2G, 512M)`);
   const unit = match[2]!.toLowerCase();
   if (match[3] && /^b$/i.test(match[3]) && unit === '') {
     throw new ArgError(`${quote(text)} is not a size: bytes are too small a unit, use K, M, G or T`);
@@ -92,29 +93,37 @@ const VALIDATORS: Record<ArgType, (text: string, spec: ArgSpec, ctx: ValidationC
   host: (t, _s, ctx) => {
     checkName('host name', t, OBJECT_NAME, 'letters, digits and . _ + -');
     if (!ctx.hostNames.includes(t)) {
-      throw new ArgError(`unknown host ${quote(t)}${didYouMean(t, ctx.hostNames)} (hosts: ${ctx.hostNames.join(', ')})`);
+      throw new ArgError(
+        `unknown host ${quote(t)}${didYouMean(t, ctx.hostNames)} (hosts: ${ctx.hostNames.join(', ')})`,
+      );
     }
     return t;
   },
   mac: (t) => {
-    if (!MAC.test(t)) throw new ArgError(`${quote(t)} is not a MAC address: use six hex pairs like 52:54:00:12:34:56`);
+    if (!MAC.test(t))
+      throw new ArgError(`${quote(t)} is not a MAC address: use six hex pairs like 52:54:00:12:34:56`);
     const mac = t.toLowerCase();
-    if (Number.parseInt(mac.slice(0, 2), 16) & 1) throw new ArgError(`${quote(t)} is a multicast MAC address`);
+    if (Number.parseInt(mac.slice(0, 2), 16) & 1)
+      throw new ArgError(`${quote(t)} is a multicast MAC address`);
     return mac;
   },
   size: (t) => parseSize(t),
   int: (t, spec) => {
     if (!/^-?\d{1,15}$/.test(t)) throw new ArgError(`${quote(t)} is not a whole number`);
     const n = Number(t);
-    if (spec.min !== undefined && n < spec.min) throw new ArgError(`${quote(t)} is too small: at least ${spec.min}`);
-    if (spec.max !== undefined && n > spec.max) throw new ArgError(`${quote(t)} is too large: at most ${spec.max}`);
+    if (spec.min !== undefined && n < spec.min)
+      throw new ArgError(`${quote(t)} is too small: at least ${spec.min}`);
+    if (spec.max !== undefined && n > spec.max)
+      throw new ArgError(`${quote(t)} is too large: at most ${spec.max}`);
     return n;
   },
   enum: (t, spec) => {
     const choices = spec.choices ?? [];
     const found = choices.find((c) => c.toLowerCase() === t.toLowerCase());
     if (found === undefined) {
-      throw new ArgError(`${quote(t)} is not a valid ${spec.name}${didYouMean(t, choices)} (choose from ${choices.join(', ')})`);
+      throw new ArgError(
+        `${quote(t)} is not a valid ${spec.name}${didYouMean(t, choices)} (choose from ${choices.join(', ')})`,
+      );
     }
     return found;
   },
@@ -122,9 +131,16 @@ const VALIDATORS: Record<ArgType, (text: string, spec: ArgSpec, ctx: ValidationC
     t
       .split(/[\s,]+/)
       .filter((n) => n !== '')
-      .map((n) => checkName('name', n, ACCOUNT_NAME, 'a letter or _, then letters, digits and . _ - (up to 32)')),
+      .map((n) =>
+        checkName('name', n, ACCOUNT_NAME, 'a letter or _, then letters, digits and . _ - (up to 32)'),
+      ),
   path: (t) => {
-    if (!t.startsWith('/') || t.length > 4096 || /[\u0000-\u001f\u007f]/.test(t) || /(^|\/)\.\.(\/|$)/.test(t)) {
+    if (
+      !t.startsWith('/') ||
+      t.length > 4096 ||
+      /[\u0000-\u001f\u007f]/.test(t) ||
+      /(^|\/)\.\.(\/|$)/.test(t)
+    ) {
       throw new ArgError(`${quote(t)} is not an absolute path without '..' or control characters`);
     }
     return t;

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/log.js';
 import type { Authorizer } from '../auth/authorizer.js';
 import type { Confirmations } from '../auth/confirmations.js';
-import type { AuditLog } from '../audit/log.js';
 import type { CommandRegistry } from '../command/registry.js';
 import type { CommandContext } from '../command/spec.js';
 import type { Config } from '../config/schema.js';

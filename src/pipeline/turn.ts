@@ -28,5 +28,10 @@ export function conclude(turn: Turn, outcome: Outcome, detail: string, reply?: P
   turn.outcome = outcome;
   turn.detail = detail;
   const isError = outcome === 'invalid' || outcome === 'denied' || outcome === 'failed';
-  turn.replies.push({ text: detail, kind: isError ? 'error' : 'reply', private: outcome === 'denied', ...reply });
+  turn.replies.push({
+    text: detail,
+    kind: isError ? 'error' : 'reply',
+    private: outcome === 'denied',
+    ...reply,
+  });
 }

@@ -8,7 +8,11 @@ export function authorize(deps: PipelineDeps): Middleware<Turn> {
   return async (turn, next) => {
     const spec = turn.spec!;
     if (spec.open) {
-      turn.decision = { allowed: true, rule: 'open command', reason: `${spec.path.join(' ')} is open to everyone` };
+      turn.decision = {
+        allowed: true,
+        rule: 'open command',
+        reason: `${spec.path.join(' ')} is open to everyone`,
+      };
       await next();
       return;
     }

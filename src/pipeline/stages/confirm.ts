@@ -14,7 +14,11 @@ export function confirm(deps: PipelineDeps): Middleware<Turn> {
     const path = turn.spec!.path.join(' ');
     if (path === 'confirm' || path === 'cancel') {
       const code = String(turn.args!['code']);
-      const redemption = deps.confirmations.redeem(code, identityKey(turn.identity, turn.placeKey), turn.placeKey);
+      const redemption = deps.confirmations.redeem(
+        code,
+        identityKey(turn.identity, turn.placeKey),
+        turn.placeKey,
+      );
       if (!redemption.ok) {
         if (redemption.action) adoptTarget(turn, redemption.action);
         conclude(turn, redemption.lapsed ? 'lapsed' : 'invalid', redemption.reason);

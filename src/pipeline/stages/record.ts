@@ -29,7 +29,11 @@ export function record(deps: PipelineDeps): Middleware<Turn> {
     } catch (error) {
       deps.logger.error({ err: error }, 'audit log write failed');
       turn.replies.length = 0;
-      conclude(turn, 'failed', 'the audit log cannot be written: the outcome is not acknowledged, check the host');
+      conclude(
+        turn,
+        'failed',
+        'the audit log cannot be written: the outcome is not acknowledged, check the host',
+      );
       return;
     }
     if (deps.meetings) {

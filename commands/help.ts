@@ -1,0 +1,50 @@
+import { CommandError, type CommandGroup, permissionOf } from '../src/command/spec.js';
+import { commandHelp, listing } from '../src/command/usage.js';
+import { closest } from '../src/grammar/suggest.js';
+
+export const group: CommandGroup = {
+  name: 'help',
+  summary: 'how to use virtbot',
+  commands: [
+    {
+      path: ['help'],
+      summary: 'list the commands, or explain one: help vm, help vm nic add',
+      args: [{ name: 'topic', type: 'text', positional: true, help: 'a command or group, e.g. vm nic add' }],
+      open: true,
+      examples: [
+        { input: 'help', reply: 'commands:' },
+        { input: 'help vm info', reply: 'usage: vm info VM' },
+        { input: 'help vn', reply: "did you mean 'vm'" },
+      ],
+      async run(ctx, args) {
+        const registry = ctx.commands;
+        const topic = typeof args['topic'] === 'string' ? args['topic'].trim().split(/\s+/) : [];
+        if (topic.length === 0) {
+          const groups = registry.allGroups().map((g) => g.name);
+          return {
+            reply: `commands: ${groups.join(', ')} — 'help GROUP' or 'help COMMAND' for details; meetings: #startmeeting, #topic, #info, #action, #agreed, #endmeeting`,
+          };
+        }
+        const path = registry.canonicalPrefix(topic);
+        const exact = registry.get(path.join(' '));
+        if (exact) {
+          const [first, ...rest] = commandHelp(exact, permissionOf(exact));
+          return { reply: first!, lines: rest };
+        }
+        const below = registry.under(path);
+        if (below.length > 0) {
+          const [first, ...rest] = listing(below);
+          return { reply: first!, lines: rest };
+        }
+        const guess = closest(
+          topic[0]!,
+          registry.allGroups().map((g) => g.name),
+        );
+        throw new CommandError(
+          `no command '${topic.join(' ')}'${guess ? ` — did you mean '${guess}'?` : ''} (try 'help')`,
+          'invalid',
+        );
+      },
+    },
+  ],
+};

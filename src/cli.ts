@@ -1,0 +1,176 @@
+/**
+ * virtbot's command line:
+ *   virtbot console [--as NAME] [--config FILE]
+ *   virtbot test [--config FILE] FILE.chat…
+ *   virtbot replay LOGFILE [--channel '#name'] [--bot-nick NICK] [--out DIR]
+ *   virtbot run --config FILE
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createApp } from './app.js';
+import { demoConfig } from './config/demo.js';
+import { loadConfigFile } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { runConsole } from './transports/console.js';
+import { parseTranscript, runTranscript, TranscriptSyntaxError } from './transports/transcript.js';
+
+const USAGE = `usage:
+  virtbot console [--as NAME] [--config FILE]     talk to virtbot in this terminal
+  virtbot test [--config FILE] FILE.chat…         run transcript tests
+  virtbot replay LOGFILE [--channel '#name'] [--bot-nick NICK] [--out DIR]
+                                                  write minutes from an existing IRC log
+  virtbot run --config FILE                       connect to the configured IRC networks and Discord servers
+Without --config, virtbot uses its built-in demo: one host 'test' on libvirt's test driver.
+Options: --allow-root (run as root although virtbot should not), --help`;
+
+class UsageFailure extends Error {}
+
+async function configFor(
+  file: string | undefined,
+  dataDir?: string,
+): Promise<{ config: Config; demo: boolean }> {
+  if (file === undefined) return { config: demoConfig(dataDir), demo: true };
+  const config = await loadConfigFile(file);
+  if (dataDir !== undefined) config.bot.dataDir = dataDir;
+  return { config, demo: false };
+}
+
+/** virtbot holds a team's hypervisor keys; it must not also hold root. The demo touches nothing real. */
+function refuseRoot(allowRoot: boolean, demo: boolean): void {
+  if (process.getuid?.() !== 0 || allowRoot) return;
+  if (demo) {
+    process.stderr.write('warning: running as root; virtbot should run as an unprivileged user\n');
+    return;
+  }
+  throw new UsageFailure(
+    'virtbot refuses to run as root: run it as an unprivileged user (or pass --allow-root)',
+  );
+}
+
+async function consoleCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { as: { type: 'string' }, config: { type: 'string' }, 'allow-root': { type: 'boolean' } },
+  });
+  const { config, demo } = await configFor(values.config);
+  refuseRoot(values['allow-root'] === true, demo);
+  const nick = values.as ?? userInfo().username;
+  const bot = await createApp(config);
+  try {
+    if (process.stdin.isTTY) {
+      process.stdout.write(
+        `virtbot console as ${nick}${demo ? ' (demo: host test on test:///default)' : ''}. Type 'help'; Ctrl-D quits.\n`,
+      );
+    }
+    await runConsole({ handler: bot.handle, nick, prefix: config.bot.prefix });
+  } finally {
+    await bot.close();
+  }
+  return 0;
+}
+
+async function testCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string' },
+      verbose: { type: 'boolean', short: 'v' },
+      'allow-root': { type: 'boolean' },
+    },
+    allowPositionals: true,
+  });
+  if (positionals.length === 0) throw new UsageFailure('virtbot test needs at least one FILE.chat');
+  let failed = 0;
+  let passed = 0;
+  for (const file of positionals) {
+    const dataDir = await mkdtemp(join(tmpdir(), 'virtbot-transcript-'));
+    const { config } = await configFor(values.config, dataDir);
+    const bot = await createApp(config);
+    try {
+      const steps = parseTranscript(await readFile(file, 'utf8'), file);
+      const result = await runTranscript(steps, {
+        handler: bot.handle,
+        botNick: config.bot.nick,
+        prefix: config.bot.prefix,
+        commandWords: new Set(bot.commands.allGroups().map((g) => g.name)),
+      });
+      if (values.verbose) for (const o of result.output) process.stdout.write(`  ${o.cause}| ${o.text}\n`);
+      if (result.failures.length === 0) {
+        passed++;
+        process.stdout.write(`ok ${file} (${result.steps} steps)\n`);
+      } else {
+        failed++;
+        process.stdout.write(`FAIL ${file}\n`);
+        for (const f of result.failures) process.stdout.write(`  ${file}:${f.line}: ${f.message}\n`);
+      }
+    } catch (error) {
+      if (!(error instanceof TranscriptSyntaxError)) throw error;
+      failed++;
+      process.stdout.write(`FAIL ${error.message}\n`);
+    } finally {
+      await bot.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }
+  process.stdout.write(`${passed} passed, ${failed} failed\n`);
+  return failed === 0 ? 0 : 1;
+}
+
+async function replayCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { channel: { type: 'string' }, 'bot-nick': { type: 'string' }, out: { type: 'string' } },
+    allowPositionals: true,
+  });
+  if (positionals.length !== 1) throw new UsageFailure('virtbot replay needs exactly one LOGFILE');
+  const { replay, formatReplaySummary } = await import('./meeting/replay.js');
+  const options: Parameters<typeof replay>[0] = { logFile: positionals[0]!, outDir: values.out ?? 'minutes' };
+  if (values.channel !== undefined) options.channel = values.channel;
+  if (values['bot-nick'] !== undefined) options.botNick = values['bot-nick'];
+  const result = await replay(options);
+  process.stdout.write(`${formatReplaySummary(result)}\n`);
+  return 0;
+}
+
+async function runCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { config: { type: 'string' }, 'allow-root': { type: 'boolean' } },
+  });
+  if (values.config === undefined)
+    throw new UsageFailure('virtbot run needs --config FILE (see config/example.yaml)');
+  const { config } = await configFor(values.config);
+  refuseRoot(values['allow-root'] === true, false);
+  const { runService } = await import('./service.js');
+  return runService(config);
+}
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  console: consoleCommand,
+  test: testCommand,
+  replay: replayCommand,
+  run: runCommand,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return command === undefined ? 2 : 0;
+  }
+  const handler = COMMANDS[command];
+  try {
+    if (!handler) throw new UsageFailure(`unknown command '${command}'`);
+    return await handler(rest);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`virtbot: ${message}\n`);
+    if (error instanceof UsageFailure || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`${USAGE}\n`);
+      return 2;
+    }
+    return 1;
+  }
+}
