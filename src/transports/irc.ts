@@ -1,0 +1,520 @@
+/**
+ * The IRC transport (irc-framework): one instance per configured network.
+ *
+ * Identity: the sender's services account from the IRCv3 account-tag when the server offers it;
+ * otherwise the account tracked per nick (extended-join, WHOX on join, account-notify, nick
+ * changes, quits), or a WHOIS for an addressed line. A bare nick proves nothing.
+ * Output goes through a flood-controlled queue, split at IRC's 512-byte line limit.
+ */
+import { EventEmitter } from 'node:events';
+import IRC, {
+  type AccountEvent,
+  type Client,
+  type IrcClientOptions,
+  type JoinEvent,
+  type KickEvent,
+  type MessageEvent,
+  type NickEvent,
+  type PartEvent,
+  type QuitEvent,
+  type WhoListEvent,
+} from 'irc-framework';
+import type { IrcNetworkConfig } from '../config/sections/transports.js';
+import type { InboundMessage, Place, Reply, Sender } from '../core/types.js';
+import { Outbox } from './outbox.js';
+import { readSecret } from './secret.js';
+import { splitLines, stripIrcFormatting } from './text.js';
+import {
+  backoffDelay,
+  type MessageHandler,
+  silentLogger,
+  type Transport,
+  type TransportLogger,
+} from './transport.js';
+
+/** RFC 1459: a whole line, including the sender prefix the server adds and CR LF. */
+export const IRC_LINE_BYTES = 512;
+/** Longest host part assumed when the server has not told us our own displayed host. */
+const ASSUMED_HOST_BYTES = 63;
+const CONNECT_TIMEOUT_MS = 30_000;
+const WHOIS_TIMEOUT_MS = 5_000;
+
+interface OutLine {
+  command: 'PRIVMSG' | 'NOTICE';
+  target: string;
+  text: string;
+}
+
+export interface IrcTransportEvents {
+  connected: [nick: string];
+  joined: [channel: string];
+  disconnected: [reason: string];
+  reconnecting: [attempt: number, delayMs: number];
+}
+
+export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Transport {
+  readonly name: string;
+  private client: Client | undefined;
+  private readonly outbox: Outbox<OutLine>;
+  /** Lower-cased nick → account (false: known to be logged out). */
+  private readonly accounts = new Map<string, string | false>();
+  /** Lower-cased nick → lower-cased channels we share with them. */
+  private readonly seenIn = new Map<string, Set<string>>();
+  private readonly joined = new Set<string>();
+  private stopped = true;
+  private registered = false;
+  private attempt = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private secrets: { password?: string; sasl?: string } | undefined;
+  private readonly prefix: string;
+
+  constructor(
+    private readonly cfg: IrcNetworkConfig,
+    private readonly handler: MessageHandler,
+    private readonly logger: TransportLogger = silentLogger,
+  ) {
+    super();
+    this.name = `irc:${cfg.name}`;
+    this.prefix = cfg.prefix ?? '!';
+    this.outbox = new Outbox<OutLine>((line) => this.client?.raw(line.command, line.target, line.text), {
+      burst: cfg.flood.burst,
+      rate: cfg.flood.rate,
+      onDrop: (count) =>
+        this.logger.warn({ transport: this.name, count }, 'outgoing queue full: dropped lines'),
+    });
+  }
+
+  /** True while registered with the server. */
+  get connected(): boolean {
+    return this.registered;
+  }
+
+  /** The bot's current nick. */
+  get nick(): string {
+    return this.client?.user.nick ?? this.cfg.nick;
+  }
+
+  /** Lines waiting in the flood-controlled queue. */
+  get queued(): number {
+    return this.outbox.size;
+  }
+
+  /**
+   * Reads the secrets and connects. Resolves after the first attempt, connected or not: a network
+   * that cannot be reached is retried with backoff in the background (and logged), so it never
+   * holds up the other transports. Rejects only for configuration errors (a missing secret).
+   */
+  async start(): Promise<void> {
+    if (!this.stopped) return;
+    this.secrets = {
+      ...(this.cfg.password
+        ? { password: await readSecret(this.cfg.password, `${this.name} password`) }
+        : {}),
+      ...(this.cfg.sasl
+        ? { sasl: await readSecret(this.cfg.sasl.password, `${this.name} SASL password`) }
+        : {}),
+    };
+    this.stopped = false;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.off('connected', done);
+        this.off('disconnected', done);
+        resolve();
+      };
+      this.on('connected', done);
+      this.on('disconnected', done);
+      this.connect();
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    clearTimeout(this.connectTimer);
+    this.outbox.pause();
+    this.outbox.clear();
+    const client = this.client;
+    if (!client) return;
+    if (client.connected) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 2000);
+        client.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        client.quit('virtbot stopping');
+      });
+    } else {
+      client.connection.end();
+    }
+    client.removeAllListeners();
+    this.client = undefined;
+    this.registered = false;
+  }
+
+  private connect(): void {
+    const client = new IRC.Client();
+    this.client = client;
+    const { cfg } = this;
+    const options: IrcClientOptions = {
+      host: cfg.host,
+      port: cfg.port,
+      tls: cfg.tls,
+      rejectUnauthorized: cfg.tlsVerify,
+      nick: cfg.nick,
+      username: cfg.username ?? (cfg.nick.replace(/[^A-Za-z0-9]/g, '').slice(0, 10) || 'virtbot'),
+      gecos: cfg.realname,
+      version: 'virtbot',
+      auto_reconnect: false,
+      ping_interval: 30,
+      ping_timeout: 120,
+      sasl_disconnect_on_fail: cfg.sasl?.required ?? false,
+      ...(this.secrets?.password ? { password: this.secrets.password } : {}),
+      ...(cfg.sasl && this.secrets?.sasl
+        ? { account: { account: cfg.sasl.account, password: this.secrets.sasl } }
+        : {}),
+    };
+    const mine = (fn: (...args: never[]) => void) =>
+      ((...args: never[]) => {
+        if (this.client === client) fn(...args);
+      }) as (...args: unknown[]) => void;
+
+    client.on(
+      'registered',
+      mine(() => this.onRegistered(client)),
+    );
+    client.on(
+      'close',
+      mine(() => this.onClose('connection closed')),
+    );
+    client.on(
+      'socket close',
+      mine(() => this.outbox.pause()),
+    );
+    client.on(
+      'sasl failed',
+      mine((e: { reason: string; message?: string }) =>
+        this.logger.warn({ transport: this.name, reason: e.reason, message: e.message }, 'SASL login failed'),
+      ),
+    );
+    client.on(
+      'nick in use',
+      mine(() => {
+        if (!this.registered) client.changeNick(`${client.user.nick}_`);
+      }),
+    );
+    client.on(
+      'privmsg',
+      mine((e: MessageEvent) => void this.onMessage(e, false)),
+    );
+    client.on(
+      'action',
+      mine((e: MessageEvent) => void this.onMessage(e, true)),
+    );
+    client.on(
+      'join',
+      mine((e: JoinEvent) => this.onJoin(client, e)),
+    );
+    client.on(
+      'part',
+      mine((e: PartEvent) => this.onLeave(client, e.nick, e.channel)),
+    );
+    client.on(
+      'kick',
+      mine((e: KickEvent) => this.onLeave(client, e.kicked, e.channel)),
+    );
+    client.on(
+      'quit',
+      mine((e: QuitEvent) => this.forget(e.nick)),
+    );
+    client.on(
+      'nick',
+      mine((e: NickEvent) => this.onNick(e)),
+    );
+    client.on(
+      'account',
+      mine((e: AccountEvent) => this.accounts.set(this.lower(e.nick), e.account || false)),
+    );
+
+    this.logger.info(
+      { transport: this.name, host: cfg.host, port: cfg.port, attempt: this.attempt },
+      'connecting',
+    );
+    clearTimeout(this.connectTimer);
+    this.connectTimer = setTimeout(() => {
+      if (this.client === client && !this.registered) {
+        this.logger.warn({ transport: this.name }, 'registration timed out');
+        client.connection.end();
+        this.onClose('registration timed out');
+      }
+    }, CONNECT_TIMEOUT_MS);
+    client.connect(options);
+  }
+
+  private onRegistered(client: Client): void {
+    clearTimeout(this.connectTimer);
+    this.registered = true;
+    this.attempt = 0;
+    this.logger.info({ transport: this.name, nick: client.user.nick }, 'registered');
+    for (const channel of this.cfg.channels) client.join(channel);
+    this.outbox.resume();
+    this.emit('connected', client.user.nick);
+  }
+
+  private onClose(reason: string): void {
+    clearTimeout(this.connectTimer);
+    const client = this.client;
+    if (client) client.removeAllListeners();
+    this.client = undefined;
+    this.registered = false;
+    this.outbox.pause();
+    this.joined.clear();
+    this.accounts.clear();
+    this.seenIn.clear();
+    this.emit('disconnected', reason);
+    if (this.stopped) return;
+    const delay = backoffDelay(this.attempt, this.cfg.reconnect.minDelayMs, this.cfg.reconnect.maxDelayMs);
+    this.attempt++;
+    this.logger.warn(
+      { transport: this.name, reason, attempt: this.attempt, delayMs: delay },
+      'disconnected; reconnecting',
+    );
+    this.emit('reconnecting', this.attempt, delay);
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => {
+      if (!this.stopped) this.connect();
+    }, delay);
+  }
+
+  private lower(text: string): string {
+    return this.client ? this.client.caseLower(text) : text.toLowerCase();
+  }
+
+  private isSelf(nick: string): boolean {
+    return this.lower(nick) === this.lower(this.nick);
+  }
+
+  private isChannel(target: string): boolean {
+    const types = this.client?.network.supports('CHANTYPES');
+    const prefixes = typeof types === 'string' && types !== '' ? types : '#&+!';
+    return target !== '' && prefixes.includes(target[0]!);
+  }
+
+  private caps(cap: string): boolean {
+    return this.client?.network.cap.isEnabled(cap) ?? false;
+  }
+
+  // ---- identity tracking ----------------------------------------------------------------
+
+  private onJoin(client: Client, e: JoinEvent): void {
+    const channel = this.lower(e.channel);
+    if (this.isSelf(e.nick)) {
+      this.joined.add(channel);
+      this.logger.info({ transport: this.name, channel: e.channel }, 'joined');
+      // WHOX (when offered) gives every member's account; irc-framework picks WHOX itself.
+      client.who(e.channel, (list: WhoListEvent) => this.onWho(list));
+      this.emit('joined', e.channel);
+      return;
+    }
+    this.remember(e.nick, channel);
+    if (e.account !== undefined) this.accounts.set(this.lower(e.nick), e.account || false);
+  }
+
+  private onWho(list: WhoListEvent): void {
+    for (const user of list.users) {
+      if (user.channel) this.remember(user.nick, this.lower(user.channel));
+      if (user.account !== undefined && !this.isSelf(user.nick)) {
+        this.accounts.set(this.lower(user.nick), user.account === '' ? false : user.account);
+      }
+    }
+  }
+
+  private remember(nick: string, channel: string): void {
+    const key = this.lower(nick);
+    let set = this.seenIn.get(key);
+    if (!set) {
+      set = new Set();
+      this.seenIn.set(key, set);
+    }
+    set.add(channel);
+  }
+
+  private onLeave(client: Client, nick: string, channelName: string): void {
+    const channel = this.lower(channelName);
+    if (this.isSelf(nick)) {
+      this.joined.delete(channel);
+      for (const [who, set] of this.seenIn) {
+        set.delete(channel);
+        if (set.size === 0) this.forget(who);
+      }
+      // Kicked or parted by someone else from a configured channel: go back after a while.
+      if (this.cfg.channels.some((c) => this.lower(c) === channel)) {
+        setTimeout(() => {
+          if (this.client === client && this.registered) client.join(channelName);
+        }, 5000).unref();
+      }
+      return;
+    }
+    const set = this.seenIn.get(this.lower(nick));
+    set?.delete(channel);
+    // Out of sight: account-notify no longer covers them, so what we knew may go stale.
+    if (!set || set.size === 0) this.forget(nick);
+  }
+
+  private forget(nick: string): void {
+    const key = this.lower(nick);
+    this.accounts.delete(key);
+    this.seenIn.delete(key);
+  }
+
+  private onNick(e: NickEvent): void {
+    const from = this.lower(e.nick);
+    const to = this.lower(e.new_nick);
+    const account = this.accounts.get(from);
+    const seen = this.seenIn.get(from);
+    this.accounts.delete(from);
+    this.seenIn.delete(from);
+    if (account !== undefined) this.accounts.set(to, account);
+    if (seen) this.seenIn.set(to, seen);
+  }
+
+  /** The sender's services account, proven by the server; undefined when not logged in or unknown. */
+  private async accountOf(e: MessageEvent, addressed: boolean): Promise<string | undefined> {
+    // account-tag: the server vouches for this very message; absence means not logged in.
+    if (this.caps('account-tag')) return e.tags.account || undefined;
+    const key = this.lower(e.nick);
+    // Tracked accounts stay current only with account-notify.
+    if (this.caps('account-notify') && this.accounts.has(key)) return this.accounts.get(key) || undefined;
+    if (!addressed) return undefined;
+    const account = await this.whoisAccount(e.nick);
+    if (this.caps('account-notify')) this.accounts.set(key, account ?? false);
+    return account;
+  }
+
+  private whoisAccount(nick: string): Promise<string | undefined> {
+    const client = this.client;
+    if (!client) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), WHOIS_TIMEOUT_MS);
+      client.whois(nick, (w) => {
+        clearTimeout(timer);
+        const account = w['account'];
+        resolve(typeof account === 'string' && account !== '' ? account : undefined);
+      });
+    });
+  }
+
+  // ---- input ----------------------------------------------------------------------------
+
+  /** Splits an addressed line from chatter; strips the prefix or "nick:" from addressed lines. */
+  private address(text: string, isPrivate: boolean, action: boolean): { addressed: boolean; text: string } {
+    const nick = this.nick.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const byNick = new RegExp(`^@?${nick}[:,]\\s*`, 'i');
+    if (!action) {
+      if (
+        text.startsWith(this.prefix) &&
+        text.length > this.prefix.length &&
+        !/^\s/.test(text.slice(this.prefix.length))
+      ) {
+        return { addressed: true, text: text.slice(this.prefix.length).trim() };
+      }
+      const m = byNick.exec(text);
+      if (m) return { addressed: true, text: text.slice(m[0].length).trim() };
+    }
+    return { addressed: isPrivate && !action, text: isPrivate ? text.trim() : text };
+  }
+
+  private async onMessage(e: MessageEvent, action: boolean): Promise<void> {
+    if (e.from_server || !e.nick || this.isSelf(e.nick)) return;
+    const isPrivate = !this.isChannel(e.target);
+    const clean = stripIrcFormatting(e.message).replace(/[\r\n\0]/g, ' ');
+    const { addressed, text } = this.address(clean, isPrivate, action);
+    if (addressed && text === '') return;
+    const place: Place = {
+      transport: 'irc',
+      network: this.cfg.name,
+      channel: isPrivate ? e.nick : e.target,
+      private: isPrivate,
+    };
+    const account = await this.accountOf(e, addressed);
+    const sender: Sender = { nick: e.nick, hostmask: `${e.nick}!${e.ident}@${e.hostname}` };
+    if (account) sender.account = account;
+    const msg: InboundMessage = {
+      place,
+      sender,
+      text,
+      time: typeof e.time === 'number' ? new Date(e.time) : new Date(),
+      addressed,
+      ...(action ? { action: true } : {}),
+    };
+    let replies: Reply[];
+    try {
+      replies = await this.handler(msg);
+    } catch (err) {
+      this.logger.error({ transport: this.name, err, text: msg.text }, 'handler failed');
+      replies = addressed ? [{ text: 'internal error (logged)', kind: 'error', private: true }] : [];
+    }
+    this.render(place, e.nick, replies);
+  }
+
+  // ---- output ---------------------------------------------------------------------------
+
+  /** Bytes left for the text of `COMMAND target :text` once the server adds `:nick!user@host `. */
+  maxTextBytes(command: string, target: string): number {
+    const user = this.client?.user;
+    const nick = user?.nick ?? this.cfg.nick;
+    const ident = (user?.username || this.cfg.username || 'virtbot').length + 1; // '~' for unidented users
+    const host = user?.host ? Math.max(user.host.length, 1) : ASSUMED_HOST_BYTES;
+    const prefix = 1 + Buffer.byteLength(nick) + 1 + ident + 1 + host + 1; // ":nick!~user@host "
+    const overhead = prefix + command.length + 1 + Buffer.byteLength(target) + 2 + 2; // " :" and CR LF
+    return IRC_LINE_BYTES - overhead;
+  }
+
+  private queueLines(command: OutLine['command'], target: string, text: string): number {
+    const lines = splitLines(text, this.maxTextBytes(command, target));
+    this.outbox.push(...lines.map((line) => ({ command, target, text: line })));
+    return lines.length;
+  }
+
+  /** Sends replies: channel replies to the channel (long ones summarized, the rest privately), private ones as NOTICE/PM. */
+  render(place: Place, nick: string, replies: Reply[]): void {
+    const privateCommand: OutLine['command'] =
+      place.private || this.cfg.privateAs === 'privmsg' ? 'PRIVMSG' : 'NOTICE';
+    for (const reply of replies) {
+      if (reply.private || place.private) {
+        this.queueLines(privateCommand, nick, reply.text);
+        continue;
+      }
+      const limit = Math.min(
+        this.maxTextBytes('PRIVMSG', place.channel),
+        this.maxTextBytes(privateCommand, nick),
+      );
+      const lines = splitLines(reply.text, limit);
+      if (lines.length <= this.cfg.maxChannelLines) {
+        this.outbox.push(
+          ...lines.map((text) => ({ command: 'PRIVMSG' as const, target: place.channel, text })),
+        );
+        continue;
+      }
+      const shown = lines.slice(0, this.cfg.maxChannelLines - 1);
+      const rest = lines.slice(shown.length);
+      const summary = `${nick}: … ${rest.length} more line${rest.length === 1 ? '' : 's'} sent to you privately`;
+      this.outbox.push(
+        ...[...shown, summary].map((text) => ({ command: 'PRIVMSG' as const, target: place.channel, text })),
+      );
+      this.outbox.push(...rest.map((text) => ({ command: privateCommand, target: nick, text })));
+    }
+  }
+
+  /** Says something in a channel or to a nick outside of a reply (announcements, meeting reminders). */
+  say(target: string, text: string): void {
+    this.queueLines('PRIVMSG', target, text);
+  }
+
+  /** Resolves when everything queued has been handed to the socket. */
+  flushed(): Promise<void> {
+    return this.outbox.idle();
+  }
+}

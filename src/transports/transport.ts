@@ -1,0 +1,41 @@
+/**
+ * What every chat transport is to the rest of virtbot: it turns what people say into
+ * InboundMessages for the pipeline, and renders the pipeline's Replies.
+ */
+import type { InboundMessage, Reply } from '../core/types.js';
+
+/** The pipeline: parses, authorizes, confirms, executes, records; returns what to say. */
+export type MessageHandler = (msg: InboundMessage) => Promise<Reply[]>;
+
+/** Autocomplete for VM and host names in Discord slash commands. */
+export type Completer = (type: 'vm' | 'host', prefix: string) => Promise<string[]>;
+
+export interface Transport {
+  /** 'irc:NAME' / 'discord:NAME', for logs and status. */
+  readonly name: string;
+  /** Starts connecting. Resolves once connected the first time; keeps retrying in the background on failure. */
+  start(): Promise<void>;
+  /** Disconnects and stops retrying. */
+  stop(): Promise<void>;
+}
+
+/** The subset of a pino logger the transports use. */
+export interface TransportLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export const silentLogger: TransportLogger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+};
+
+/** Exponential backoff with ±20 % jitter: attempt 0 → min, doubling, capped at max. */
+export function backoffDelay(attempt: number, minMs: number, maxMs: number, random = Math.random): number {
+  const base = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
+  return Math.round(base * (0.8 + 0.4 * random()));
+}
