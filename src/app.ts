@@ -1,0 +1,32 @@
+/**
+ * Builds a ready Bot from a validated config: the hypervisors, the meetings engine, the logger.
+ * The CLI, the transcript runner and the long-running service all start here.
+ */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { Bot } from './bot.js';
+import type { Config } from './config/schema.js';
+import { createLogger } from './core/logger.js';
+import { HostRegistry } from './libvirt/hosts.js';
+import { MeetingManager } from './meeting/manager.js';
+
+export interface AppOptions {
+  logger?: Logger;
+  now?: () => Date;
+}
+
+export async function createApp(config: Config, options: AppOptions = {}): Promise<Bot> {
+  const logger = options.logger ?? createLogger({ file: join(config.bot.dataDir, 'virtbot.log') });
+  const hosts = new HostRegistry(config);
+  const meetingOptions: ConstructorParameters<typeof MeetingManager>[0] = {
+    dataDir: config.bot.dataDir,
+    minutesDir: config.bot.minutesDir ?? join(config.bot.dataDir, 'minutes'),
+    botNick: config.bot.nick,
+  };
+  if (config.bot.minutesUrl !== undefined) meetingOptions.minutesUrl = config.bot.minutesUrl;
+  if (options.now !== undefined) meetingOptions.clock = options.now;
+  const meetings = new MeetingManager(meetingOptions);
+  const parts: ConstructorParameters<typeof Bot>[0] = { config, hosts, meetings, logger };
+  if (options.now !== undefined) parts.now = options.now;
+  return new Bot(parts);
+}
