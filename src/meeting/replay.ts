@@ -1,0 +1,317 @@
+/**
+ * `virtbot replay LOGFILE`: builds the minutes and logs of the meetings in an existing IRC log
+ * through the same MeetingManager and state machine as a live meeting.
+ *
+ * Reads, streaming:
+ *   `HH:MM:SS <nick> text`    (MeetBot's own .log.txt, the seed's format; `<@nick>` / `<+nick>` too)
+ *   `[HH:MM] <nick> text`, `[HH:MM:SS] <nick> text`, `<nick> text` (time of the previous line)
+ *   `HH:MM:SS * nick action`, `[HH:MM] * nick action`, `* nick action`
+ * Join/part/quit/mode/"Log opened" lines (`-!-`, `***`, `-->`, `<--`, `--`) are counted as
+ * skipped; `--- Day changed Thu Apr 17 2014` moves the date. Anything else is reported as
+ * unreadable, with its line number, never silently dropped. Blank lines are ignored.
+ *
+ * The date: from the bot's "Meeting started Wed Apr 16 13:01:55 2014 UTC" line when the log
+ * has one, else `date`, else a YYYY-MM-DD in the file name, else the file's mtime (UTC). A time
+ * earlier than the previous line's by more than an hour means the log went past midnight.
+ * The bot's nick: `botNick`, else whoever said "Meeting started …", else 'virtbot'; its lines
+ * are in the log but are not people and are never commands.
+ */
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { type IngestResult, MeetingManager } from './manager.js';
+import type { Item, Meeting } from './state.js';
+import { hms, nickKey, parseAsctime, ymd } from './text.js';
+
+export interface ReplayOptions {
+  logFile: string;
+  /** The channel the log is from (default: from the file name, e.g. `kimchi-scrum-2014-04-16.txt` → `#kimchi-scrum`). */
+  channel?: string;
+  /** The bot's nick in the log (default: whoever said "Meeting started …", else 'virtbot'). */
+  botNick?: string;
+  /** Where the minutes go (CHANNEL/YYYY/NAME.YYYY-MM-DD-HH.MM.*). */
+  outDir: string;
+  /** YYYY-MM-DD when the log has no "Meeting started" line. */
+  date?: string;
+  /** Public base URL of outDir, used in the minutes' links to the log (default: file paths). */
+  minutesUrl?: string;
+}
+
+export interface ReplayMeetingSummary {
+  title: string;
+  channel: string;
+  name: string | null;
+  owner: string;
+  chairs: string[];
+  start: string;
+  end: string;
+  /** True when the log ended without #endmeeting (the meeting was closed at its last line). */
+  unterminated: boolean;
+  topics: string[];
+  items: { type: Item['type']; text: string; nick: string; time: string; topic: string | null }[];
+  actions: number;
+  people: { nick: string; count: number }[];
+  lines: number;
+  files: string[];
+}
+
+export interface ReplayResult {
+  logFile: string;
+  channel: string;
+  botNick: string;
+  /** The date the log's times were taken on (YYYY-MM-DD) and where it came from. */
+  date: string;
+  dateSource: 'meeting-started' | 'option' | 'file-name' | 'mtime';
+  /** Every file written. */
+  files: string[];
+  meetings: ReplayMeetingSummary[];
+  /** Lines that are not chat lines, with their 1-based line numbers (at most 10 000 kept). */
+  unreadable: { line: number; text: string }[];
+  unreadableCount: number;
+  /** Lines read (blank ones included). */
+  lines: number;
+  /** Chat and /me lines understood. */
+  messages: number;
+  /** Join/part/quit/mode/log-opened lines. */
+  skipped: number;
+  elapsedMs: number;
+}
+
+// [HH:MM(:SS)] or HH:MM(:SS), then <nick> text or * nick text.
+const LINE_RE =
+  /^(?:\[(\d{1,2}):(\d{2})(?::(\d{2}))?\][ \t]*|(\d{1,2}):(\d{2})(?::(\d{2}))?[ \t]+)?(?:<[@+%&~!]?([^\s<>]+)>(?:[ \t](.*))?|\*[ \t]+([^\s*]\S*)(?:[ \t](.*))?)$/;
+const EVENT_RE = /^(?:\[?\d{1,2}:\d{2}(?::\d{2})?\]?[ \t]*)?(?:-!-|\*\*\*|-->|<--|--|=!=)(?:[ \t]|$)/;
+const DAY_CHANGED_RE = /Day changed (?:\w+ )?(\w{3}) (\d{1,2}) (\d{4})/;
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const STARTED_RE =
+  /^(?:\[?\d{1,2}:\d{2}(?::\d{2})?\]?[ \t]+)?<[@+%&~!]?([^\s<>]+)> Meeting started ((?:Sun|Mon|Tue|Wed|Thu|Fri|Sat) \w{3} +\d{1,2} \d{2}:\d{2}:\d{2} \d{4})/m;
+const DAY_MS = 86_400_000;
+const MAX_UNREADABLE = 10_000;
+
+/** `kimchi-scrum-2014-04-16.txt` → `#kimchi-scrum`; `ubuntu-meeting.2014-04-16-13.01.log.txt` → `#ubuntu-meeting`. */
+export function channelFromFileName(file: string): string {
+  let b = basename(file).replace(/\.(log\.txt|txt|log)$/i, '');
+  b = b.replace(/[-_.]?\d{4}-\d{2}-\d{2}.*$/, '');
+  b = b.replace(/^[#&]+/, '').replace(/[-_.]+$/, '');
+  return '#' + (b || 'meeting');
+}
+
+async function prescan(file: string): Promise<{ started: number | null; bot: string | null }> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(256 * 1024);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    const m = STARTED_RE.exec(buf.subarray(0, bytesRead).toString('utf8'));
+    if (!m) return { started: null, bot: null };
+    return { started: parseAsctime(m[2]!), bot: m[1]! };
+  } finally {
+    await fh.close();
+  }
+}
+
+function midnight(ms: number): number {
+  return ms - (((ms % DAY_MS) + DAY_MS) % DAY_MS);
+}
+
+function summarize(m: Meeting, files: string[], unterminated: boolean): ReplayMeetingSummary {
+  let topic: string | null = null;
+  const items: ReplayMeetingSummary['items'] = [];
+  const topics: string[] = [];
+  for (const it of m.items) {
+    if (it.type === 'TOPIC') {
+      topic = it.text;
+      topics.push(it.text);
+      continue;
+    }
+    items.push({ type: it.type, text: it.text, nick: it.nick, time: hms(it.time), topic });
+  }
+  const title = m.meetingTopic ?? m.name;
+  return {
+    title: title ? `${m.channel}: ${title}` : `${m.channel} Meeting`,
+    channel: m.channel,
+    name: m.name,
+    owner: m.owner,
+    chairs: m.chairList(),
+    start: `${ymd(m.startTime)} ${hms(m.startTime)}`,
+    end: `${ymd(m.endTime ?? m.lastTime)} ${hms(m.endTime ?? m.lastTime)}`,
+    unterminated,
+    topics,
+    items,
+    actions: m.items.filter((i) => i.type === 'ACTION').length,
+    people: [...m.people.values()]
+      .sort((a, b) => b.count - a.count || nickKey(a.nick).localeCompare(nickKey(b.nick)))
+      .map((p) => ({ nick: p.nick, count: p.count })),
+    lines: m.lines.length,
+    files,
+  };
+}
+
+export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
+  const t0 = performance.now();
+  const scan = await prescan(opts.logFile);
+  const botNick = opts.botNick ?? scan.bot ?? 'virtbot';
+  const botKey = nickKey(botNick);
+  let channel = opts.channel ?? channelFromFileName(opts.logFile);
+  if (!/^[#&!+]/.test(channel)) channel = '#' + channel;
+
+  let day: number;
+  let dateSource: ReplayResult['dateSource'];
+  const nameDate = /(\d{4})-(\d{2})-(\d{2})/.exec(basename(opts.logFile));
+  if (scan.started !== null) {
+    day = midnight(scan.started);
+    dateSource = 'meeting-started';
+  } else if (
+    opts.date &&
+    /^\d{4}-\d{2}-\d{2}$/.test(opts.date) &&
+    Number.isFinite(Date.parse(opts.date + 'T00:00:00Z'))
+  ) {
+    day = Date.parse(opts.date + 'T00:00:00Z');
+    dateSource = 'option';
+  } else if (nameDate && Number.isFinite(Date.UTC(+nameDate[1]!, +nameDate[2]! - 1, +nameDate[3]!))) {
+    day = Date.UTC(+nameDate[1]!, +nameDate[2]! - 1, +nameDate[3]!);
+    dateSource = 'file-name';
+  } else {
+    day = midnight((await stat(opts.logFile)).mtimeMs);
+    dateSource = 'mtime';
+  }
+
+  const manager = new MeetingManager({
+    minutesDir: opts.outDir,
+    botNick,
+    mode: 'replay',
+    ...(opts.minutesUrl ? { minutesUrl: opts.minutesUrl } : {}),
+  });
+  const place = `replay::${channel}`;
+  const result: ReplayResult = {
+    logFile: opts.logFile,
+    channel,
+    botNick,
+    date: ymd(day),
+    dateSource,
+    files: [],
+    meetings: [],
+    unreadable: [],
+    unreadableCount: 0,
+    lines: 0,
+    messages: 0,
+    skipped: 0,
+    elapsedMs: 0,
+  };
+  let lastOffset = -1; // ms since `day` of the previous timed line
+  let lastTime = day;
+
+  const onIngest = (r: IngestResult): void => {
+    if (r.files.length) result.files.push(...r.files);
+    if (r.ended) result.meetings.push(summarize(r.ended, r.files, false));
+  };
+
+  const handle = (raw: string): void => {
+    result.lines++;
+    const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (text.trim() === '') return;
+    const m = LINE_RE.exec(text);
+    if (!m) {
+      if (EVENT_RE.test(text)) {
+        result.skipped++;
+        const dc = DAY_CHANGED_RE.exec(text);
+        if (dc) {
+          const month = MONTHS.indexOf(dc[1]!);
+          if (month >= 0) {
+            day = Date.UTC(Number(dc[3]), month, Number(dc[2]));
+            lastOffset = -1;
+            lastTime = day;
+          }
+        }
+        return;
+      }
+      result.unreadableCount++;
+      if (result.unreadable.length < MAX_UNREADABLE) result.unreadable.push({ line: result.lines, text });
+      return;
+    }
+    const h = m[1] ?? m[4];
+    if (h !== undefined) {
+      const min = m[2] ?? m[5];
+      const sec = m[3] ?? m[6];
+      const offset = (Number(h) * 3600 + Number(min) * 60 + Number(sec ?? 0)) * 1000;
+      if (lastOffset >= 0 && offset < lastOffset - 3_600_000) day += DAY_MS;
+      lastOffset = offset;
+      lastTime = day + offset;
+    }
+    const action = m[7] === undefined;
+    const nick = action ? m[9]! : m[7]!;
+    const said = (action ? m[10] : m[8]) ?? '';
+    result.messages++;
+    onIngest(
+      manager.ingest(place, channel, {
+        nick,
+        text: said,
+        time: lastTime,
+        action,
+        bot: nickKey(nick) === botKey,
+      }),
+    );
+  };
+
+  let rest = '';
+  let first = true;
+  const stream = createReadStream(opts.logFile, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  for await (const chunk of stream as AsyncIterable<string>) {
+    let data = rest + chunk;
+    if (first) {
+      if (data.charCodeAt(0) === 0xfeff) data = data.slice(1);
+      first = false;
+    }
+    let start = 0;
+    for (let nl = data.indexOf('\n', start); nl !== -1; nl = data.indexOf('\n', start)) {
+      handle(data.slice(start, nl));
+      start = nl + 1;
+    }
+    rest = data.slice(start);
+  }
+  if (rest !== '') handle(rest);
+
+  for (const { meeting, files } of manager.finishAll()) {
+    result.files.push(...files);
+    result.meetings.push(summarize(meeting, files, true));
+  }
+  await manager.close();
+  result.elapsedMs = performance.now() - t0;
+  return result;
+}
+
+/** What `virtbot replay` prints: what was read, each meeting found, the files, the unreadable lines. */
+export function formatReplaySummary(result: ReplayResult): string {
+  const out: string[] = [];
+  const rate = result.elapsedMs > 0 ? Math.round(result.lines / (result.elapsedMs / 1000)) : 0;
+  out.push(
+    `Replayed ${result.logFile}: ${result.lines} lines (${result.messages} chat lines, ${result.skipped} join/part/status lines, ${result.unreadableCount} unreadable) in ${Math.round(result.elapsedMs)} ms${rate ? ` (${rate} lines/s)` : ''}.`,
+  );
+  out.push(
+    `Channel ${result.channel}, bot ${result.botNick}, date ${result.date} (from ${result.dateSource.replace('-', ' ')}).`,
+  );
+  if (result.meetings.length === 0) out.push('No meeting found: the log has no #startmeeting line.');
+  for (const m of result.meetings) {
+    const counts = new Map<string, number>();
+    for (const i of m.items) counts.set(i.type, (counts.get(i.type) ?? 0) + 1);
+    const itemText = [...counts.entries()].map(([t, n]) => `${n} ${t}`).join(', ') || 'no items';
+    out.push(
+      `Meeting "${m.title}" started by ${m.owner} at ${m.start} UTC, ended ${m.end} UTC${m.unterminated ? ' (no #endmeeting: closed at the last line)' : ''}.`,
+    );
+    out.push(
+      `  ${m.topics.length} topics, ${m.items.length} items (${itemText}), ${m.actions} action items.`,
+    );
+    out.push(
+      `  People present (lines said): ${m.people.map((p) => `${p.nick} (${p.count})`).join(', ') || '(none)'}`,
+    );
+    for (const f of m.files) out.push(`  ${f}`);
+  }
+  if (result.unreadableCount > 0) {
+    out.push(`Unreadable lines (${result.unreadableCount}):`);
+    for (const u of result.unreadable.slice(0, 50)) {
+      const t = u.text.length > 160 ? `${u.text.slice(0, 160)}…` : u.text;
+      out.push(`  line ${u.line}: ${JSON.stringify(t)}`);
+    }
+    if (result.unreadableCount > 50) out.push(`  … and ${result.unreadableCount - 50} more`);
+  }
+  return out.join('\n');
+}
