@@ -50,6 +50,8 @@ export interface IrcTransportEvents {
   joined: [channel: string];
   disconnected: [reason: string];
   reconnecting: [attempt: number, delayMs: number];
+  /** A line went through the handler (for tests and metrics). */
+  handled: [msg: InboundMessage, replies: Reply[]];
 }
 
 export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Transport {
@@ -457,6 +459,7 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
       replies = addressed ? [{ text: 'internal error (logged)', kind: 'error', private: true }] : [];
     }
     this.render(place, e.nick, replies);
+    this.emit('handled', msg, replies);
   }
 
   // ---- output ---------------------------------------------------------------------------

@@ -4,10 +4,15 @@
  * per-IP limits are off (see shared/notes/test-servers.md). Needs `scripts/setup-irc.sh`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, stopProcess, waitForFileLine, waitForOutput } from './util.js';
+
+async function tail(path: string, lines = 15): Promise<string> {
+  const text = await readFile(path, 'utf8').catch((err: Error) => err.message);
+  return text.split('\n').slice(-lines).join('\n');
+}
 
 export class InspircdAtheme {
   port = 0;
@@ -29,6 +34,10 @@ export class InspircdAtheme {
       await writeFile(join(this.dir, 'inspircd.conf'), this.inspircdConfig());
       await writeFile(join(this.dir, 'atheme.conf'), this.athemeConfig());
     }
+    // The log says so when the services link has completed and SASL can be offered. A fresh log
+    // per start (removed before the ircd opens it).
+    const log = join(this.dir, 'logs', 'inspircd.log');
+    await rm(log, { force: true });
     const ircd = spawn(
       'inspircd',
       ['--nofork', '--runasroot', '--nopid', `--config=${join(this.dir, 'inspircd.conf')}`],
@@ -36,9 +45,6 @@ export class InspircdAtheme {
     );
     this.ircd = ircd;
     ircd.on('error', () => {});
-    // The log says so when the services link has completed and SASL can be offered.
-    const log = join(this.dir, 'logs', 'inspircd.log');
-    await rm(log, { force: true });
     const saslOnline = waitForFileLine(
       log,
       /SASL target server .* came online/,
@@ -65,7 +71,11 @@ export class InspircdAtheme {
     );
     this.services = services;
     services.on('error', () => {});
-    await saslOnline;
+    try {
+      await saslOnline;
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n--- inspircd.log ---\n${await tail(log)}\n--- atheme.log ---\n${await tail(join(atheme, 'atheme.log'))}`);
+    }
   }
 
   /** Stops the ircd only (services keep retrying the link). */
