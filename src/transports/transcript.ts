@@ -151,16 +151,24 @@ export async function runTranscript(
     }
     const found = output.findIndex((entry, i) => i >= cursor && matches(entry.text, step.pattern));
     if (found < 0) {
-      const since = output.slice(cursor).map((o) => `    ${o.cause}| ${o.text}`);
       failures.push({
         line: step.line,
-        message: `expected a reply ${describe(step.pattern)}; bot lines since the last match:\n${since.length ? since.join('\n') : '    (none)'}`,
+        message: `expected a reply ${describe(step.pattern)}\n${context(output, cursor)}`,
       });
       break; // later expectations depend on this one; stop this transcript here
     }
     cursor = found + 1;
   }
   return { steps: steps.length, failures, output };
+}
+
+/** The last bot lines around the point of failure, with the last match marked. */
+function context(output: { cause: number; text: string }[], cursor: number): string {
+  const from = Math.max(0, cursor - 3);
+  const shown = output.slice(from).slice(-12);
+  if (shown.length === 0) return '    (the bot has said nothing yet)';
+  const lines = shown.map((o, i) => `    ${from + i < cursor ? ' ' : '+'} ${o.cause}| ${o.text}`);
+  return `  bot lines (+ = not yet matched; the number is the transcript line that caused it):\n${lines.join('\n')}`;
 }
 
 function describe(pattern: string | RegExp): string {
