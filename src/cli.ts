@@ -5,7 +5,7 @@
  *   virtbot replay LOGFILE [--channel '#name'] [--bot-nick NICK] [--out DIR]
  *   virtbot run --config FILE
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,6 +22,7 @@ const USAGE = `usage:
   virtbot replay LOGFILE [--channel '#name'] [--bot-nick NICK] [--out DIR]
                                                   write minutes from an existing IRC log
   virtbot run --config FILE                       connect to the configured IRC networks and Discord servers
+  virtbot docs [--out FILE]                       print the command reference (Markdown)
 Without --config, virtbot uses its built-in demo: one host 'test' on libvirt's test driver.
 Options: --allow-root (run as root although virtbot should not), --help`;
 
@@ -147,11 +148,23 @@ async function runCommand(argv: string[]): Promise<number> {
   return runService(config);
 }
 
+async function docsCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { out: { type: 'string' } } });
+  const { CommandRegistry } = await import('./command/registry.js');
+  const { commandReference } = await import('./command/docs.js');
+  const { allGroups } = await import('../commands/index.js');
+  const text = commandReference(new CommandRegistry(allGroups()));
+  if (values.out === undefined) process.stdout.write(text);
+  else await writeFile(values.out, text);
+  return 0;
+}
+
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   console: consoleCommand,
   test: testCommand,
   replay: replayCommand,
   run: runCommand,
+  docs: docsCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
