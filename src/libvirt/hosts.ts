@@ -1,14 +1,95 @@
 /**
- * The hypervisors virtbot can reach. Owned by the libvirt layer; commands receive a
- * HostRegistry in their context and know nothing of SSH or virsh processes.
- *
- * PLACEHOLDER CONTRACT: the libvirt layer replaces this with the real registry.
+ * The hypervisors virtbot can reach, built from the validated config. Commands receive a
+ * HostRegistry in their context and know nothing of SSH or virsh processes. Sessions start
+ * lazily, on a host's first command, and stay open.
  */
-export interface HostRegistry {
+import type { HostConfig, TemplateConfig } from '../config/sections/hosts.js';
+import { type HostBackend, LocalBackend } from './backend.js';
+import { Hypervisor } from './hypervisor.js';
+
+export interface HostRegistryOptions {
+  /** Per-command timeout for virsh (ms). Default 60 s. */
+  timeoutMs?: number;
+  /** Builds the backend of an SSH host; the libvirt SSH layer registers itself here. */
+  sshBackend?: (host: HostConfig) => HostBackend;
+  virshPath?: string;
+}
+
+export class UnknownHostError extends Error {
+  constructor(name: string, known: readonly string[]) {
+    super(`unknown host '${name}' (hosts: ${known.join(', ')})`);
+    this.name = 'UnknownHostError';
+  }
+}
+
+export class HostRegistry {
+  private readonly hosts: HostConfig[];
+  private readonly templateList: TemplateConfig[];
+  private readonly live = new Map<string, Hypervisor>();
+
+  constructor(
+    config: { hosts: readonly HostConfig[]; templates?: readonly TemplateConfig[] },
+    private readonly options: HostRegistryOptions = {},
+  ) {
+    if (config.hosts.length === 0) throw new Error('at least one host must be configured');
+    this.hosts = [...config.hosts];
+    this.templateList = [...(config.templates ?? [])];
+  }
+
   /** Configured host names, in config order. */
-  names(): string[];
+  names(): string[] {
+    return this.hosts.map((h) => h.name);
+  }
+
   /** The default host (the first configured). */
-  defaultHost(): string;
+  defaultHost(): string {
+    return this.hosts[0]!.name;
+  }
+
+  config(name?: string): HostConfig {
+    const wanted = name ?? this.defaultHost();
+    const host = this.hosts.find((h) => h.name === wanted);
+    if (!host) throw new UnknownHostError(wanted, this.names());
+    return host;
+  }
+
+  /** The hypervisor for a host (the default one when no name is given). */
+  get(name?: string): Hypervisor {
+    const host = this.config(name);
+    let hv = this.live.get(host.name);
+    if (!hv) {
+      hv = new Hypervisor(host.name, host.uri, this.backendFor(host));
+      this.live.set(host.name, hv);
+    }
+    return hv;
+  }
+
+  templates(): TemplateConfig[] {
+    return [...this.templateList];
+  }
+
+  template(name: string): TemplateConfig | undefined {
+    return this.templateList.find((t) => t.name === name);
+  }
+
   /** Close every session. */
-  close(): Promise<void>;
+  async close(): Promise<void> {
+    const all = [...this.live.values()];
+    this.live.clear();
+    await Promise.allSettled(all.map((hv) => hv.close()));
+  }
+
+  private backendFor(host: HostConfig): HostBackend {
+    if (host.ssh) {
+      if (!this.options.sshBackend)
+        throw new Error(`host '${host.name}' needs SSH, but no SSH backend is available`);
+      return this.options.sshBackend(host);
+    }
+    return new LocalBackend({
+      host: host.name,
+      uri: host.uri,
+      ...(this.options.timeoutMs !== undefined ? { timeoutMs: this.options.timeoutMs } : {}),
+      ...(this.options.virshPath !== undefined ? { virshPath: this.options.virshPath } : {}),
+    });
+  }
 }

@@ -46,3 +46,7 @@ export const HostsSection = {
   hosts: z.array(HostSchema).min(1),
   templates: z.array(TemplateSchema).default([]),
 };
+
+export type SshConfig = z.infer<typeof SshSchema>;
+export type HostConfig = z.infer<typeof HostSchema>;
+export type TemplateConfig = z.infer<typeof TemplateSchema>;

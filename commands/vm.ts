@@ -1,0 +1,81 @@
+/** `vm …`: list, inspect and operate libvirt domains. */
+import type { CommandGroup, CommandSpec } from '../src/command/spec.js';
+import { describeDisk, describeNic } from '../src/libvirt/domain.js';
+import { formatKiB, guarded, HOST_ARG, locate, plural, result, str, VM_ARG, VM_TARGET } from './vm-common.js';
+
+const list: CommandSpec = {
+  path: ['vm', 'list'],
+  summary: 'list VMs with host, state, vCPUs and memory',
+  args: [{ ...HOST_ARG, help: 'only this host (default: every host)' }],
+  target: { host: 'host' },
+  examples: [
+    { input: 'vm list', reply: 'test (running, 2 vCPUs, 2G)' },
+    { input: 'vm list host=test', reply: '1 VM on test' },
+  ],
+  async run(ctx, args) {
+    const named = str(args, 'host');
+    const hosts = named !== undefined ? [named] : ctx.hosts.names();
+    const rows: { host: string; name: string; state: string; vcpus: number; memoryKiB: number }[] = [];
+    for (const host of hosts) {
+      const hv = ctx.hosts.get(host);
+      const domains = await guarded(`listing VMs on ${host}`, () => hv.listDomains());
+      for (const d of domains)
+        rows.push({ host, name: d.name, state: d.state, vcpus: d.vcpus, memoryKiB: d.memoryKiB });
+    }
+    const brief = (r: (typeof rows)[number]) =>
+      `${r.name} (${r.state}, ${plural(r.vcpus, 'vCPU')}, ${formatKiB(r.memoryKiB)})`;
+    const where = hosts.length === 1 ? `on ${hosts[0]}` : `on ${plural(hosts.length, 'host')}`;
+    let reply = `${plural(rows.length, 'VM')} ${where}`;
+    if (rows.length > 0 && rows.length <= 5) reply += `: ${rows.map(brief).join(', ')}`;
+    const lines = rows.map(
+      (r) =>
+        `${r.name} — host ${r.host}, ${r.state}, ${plural(r.vcpus, 'vCPU')}, ${formatKiB(r.memoryKiB)} memory`,
+    );
+    const out = { reply, lines, detail: `List guests ${where}` };
+    return named !== undefined ? { ...out, host: named } : out;
+  },
+};
+
+const info: CommandSpec = {
+  path: ['vm', 'info'],
+  summary: 'show a VM: state, vCPUs, memory, OS, NICs, disks, users',
+  args: [VM_ARG, HOST_ARG],
+  target: VM_TARGET,
+  examples: [
+    { input: 'vm info test', reply: 'test on test: running, 2 vCPUs (max 2), memory 2G (max 8G)' },
+    { input: 'vm info test', reply: '1 NIC, 1 disk' },
+  ],
+  async run(ctx, args) {
+    const vm = str(args, 'vm')!;
+    const hv = await locate(ctx, args, vm);
+    const [summary, view] = await guarded(`reading VM '${vm}'`, () =>
+      Promise.all([hv.domainSummary(vm), hv.domain(vm)]),
+    );
+    const meta = view.metadata;
+    const lines: string[] = [];
+    const os = meta.distro ? `${meta.distro} ${meta.version ?? ''}`.trim() : 'unknown';
+    lines.push(
+      `OS: ${os}, arch ${view.arch}${meta.source !== 'none' ? ` (from ${meta.source} metadata)` : ''}` +
+        (meta.nicModel ? `, NIC model ${meta.nicModel}` : '') +
+        (meta.diskBus ? `, disk bus ${meta.diskBus}` : ''),
+    );
+    for (const nic of view.nics) lines.push(`NIC ${describeNic(nic)}`);
+    for (const disk of view.disks) lines.push(`disk ${describeDisk(disk)}`);
+    if (meta.users.length + meta.groups.length > 0) {
+      lines.push(`users: ${meta.users.join(', ') || '-'}; groups: ${meta.groups.join(', ') || '-'}`);
+    }
+    const reply =
+      `${vm} on ${hv.name}: ${summary.state}, ${plural(view.vcpus, 'vCPU')} (max ${view.maxVcpus}), ` +
+      `memory ${formatKiB(view.currentMemoryKiB)} (max ${formatKiB(view.memoryKiB)}), ` +
+      `${plural(view.nics.length, 'NIC')}, ${plural(view.disks.length, 'disk')}`;
+    return result(hv, vm, reply, `Show guest '${vm}'`, lines);
+  },
+};
+
+export const group: CommandGroup = {
+  name: 'vm',
+  summary:
+    'virtual machines: list, inspect, start and stop, create and delete, NICs, disks, CPU, memory, access',
+  aliases: { iface: 'nic', interface: 'nic', mem: 'memory', vcpu: 'cpu', cd: 'cdrom' },
+  commands: [list, info],
+};

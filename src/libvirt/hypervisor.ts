@@ -1,0 +1,457 @@
+/**
+ * The libvirt operations commands use, on one host. Every name is checked and every argument
+ * quoted before it reaches virsh; XML goes through a private temporary file. Operations that
+ * change a domain run under a per-domain lock so that two commands on the same VM never lose
+ * each other's changes.
+ */
+import type { HostBackend } from './backend.js';
+import { type DomainView, viewDomain } from './domain.js';
+import { metadataLine, readOurs, VIRTBOT_NS, VIRTBOT_PREFIX, type VmMetadata } from './metadata.js';
+import { checkName, checkPath, type VirshArg } from './virsh-quote.js';
+import { VirshError, type VirshResult } from './virsh-shell.js';
+import { buildXml, parseXml, type XmlElement } from './xml.js';
+
+export interface DomainSummary {
+  name: string;
+  /** running, shut off, paused, … as virsh prints it. */
+  state: string;
+  vcpus: number;
+  /** Current memory (KiB). */
+  memoryKiB: number;
+  maxMemoryKiB: number;
+  persistent: boolean;
+  autostart: boolean;
+  id: string;
+}
+
+export interface NetworkSummary {
+  name: string;
+  active: boolean;
+  autostart: boolean;
+  persistent: boolean;
+  bridge: string | undefined;
+}
+
+export interface VersionInfo {
+  library: string;
+  api: string;
+  hypervisor: string;
+  daemon: string | undefined;
+}
+
+/** Where a change applies: the running VM, its persistent config, or both. */
+export interface Scope {
+  live: boolean;
+  config: boolean;
+}
+
+export function scopeArgs(scope: Scope): VirshArg[] {
+  const args: VirshArg[] = [];
+  if (scope.live) args.push({ option: '--live' });
+  if (scope.config) args.push({ option: '--config' });
+  return args;
+}
+
+/** Parse `Key:   value` lines (dominfo, nodeinfo, pool-info …). */
+export function parseKeyValues(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const at = line.indexOf(':');
+    if (at <= 0) continue;
+    out[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+  }
+  return out;
+}
+
+function kib(value: string | undefined): number {
+  const m = /^(\d+)\s*(KiB|MiB|GiB)?/.exec(value ?? '');
+  if (!m) return 0;
+  const factor = m[2] === 'GiB' ? 1024 ** 2 : m[2] === 'MiB' ? 1024 : 1;
+  return Number(m[1]) * factor;
+}
+
+/** A libvirt error that means "no such object". */
+export function isNotFound(error: unknown): boolean {
+  return (
+    error instanceof VirshError &&
+    /not found|no domain with matching|no network with matching|no storage|failed to get (domain|network|pool|vol)/i.test(
+      error.message,
+    )
+  );
+}
+
+export class Hypervisor {
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(
+    /** The configured host name. */
+    readonly name: string,
+    readonly uri: string,
+    readonly backend: HostBackend,
+  ) {}
+
+  /** Run a virsh command on this host (arguments are quoted by the shell layer). */
+  virsh(
+    command: string,
+    args: readonly VirshArg[] = [],
+    options: { timeoutMs?: number } = {},
+  ): Promise<VirshResult> {
+    return this.backend.shell.run(command, args, options);
+  }
+
+  /** Serialize `fn` with every other locked operation on the same domain. */
+  async withDomainLock<T>(domain: string, fn: () => Promise<T>): Promise<T> {
+    const key = domain;
+    const previous = this.locks.get(key) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.locks.set(key, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(key) === tail) this.locks.delete(key);
+    }
+  }
+
+  // ------------------------------------------------------------------ domains
+
+  async listDomainNames(): Promise<string[]> {
+    const { stdout } = await this.virsh('list', [{ option: '--all' }, { option: '--name' }]);
+    return stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '');
+  }
+
+  async listDomains(): Promise<DomainSummary[]> {
+    const names = await this.listDomainNames();
+    const out: DomainSummary[] = [];
+    for (const name of names) {
+      try {
+        out.push(await this.domainSummary(name));
+      } catch (error) {
+        // A domain that vanished between list and dominfo is simply not listed.
+        if (!isNotFound(error)) throw error;
+      }
+    }
+    return out;
+  }
+
+  async domainSummary(name: string): Promise<DomainSummary> {
+    const info = parseKeyValues((await this.virsh('dominfo', [{ option: '--domain', value: name }])).stdout);
+    return {
+      name: info['Name'] ?? name,
+      state: info['State'] ?? 'unknown',
+      vcpus: Number(info['CPU(s)'] ?? '0'),
+      memoryKiB: kib(info['Used memory']),
+      maxMemoryKiB: kib(info['Max memory']),
+      persistent: info['Persistent'] === 'yes',
+      autostart: info['Autostart'] === 'enable',
+      id: info['Id'] ?? '-',
+    };
+  }
+
+  async domainState(name: string): Promise<string> {
+    checkName('vm', name);
+    return (await this.virsh('domstate', [{ option: '--domain', value: name }])).stdout.trim();
+  }
+
+  async isRunning(name: string): Promise<boolean> {
+    const state = await this.domainState(name);
+    return state === 'running' || state === 'paused' || state === 'in shutdown' || state === 'blocked';
+  }
+
+  async exists(name: string): Promise<boolean> {
+    try {
+      await this.domainState(name);
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  async dumpXml(name: string, options: { inactive?: boolean } = {}): Promise<string> {
+    checkName('vm', name);
+    const args: VirshArg[] = [{ option: '--domain', value: name }];
+    if (options.inactive) args.push({ option: '--inactive' });
+    return (await this.virsh('dumpxml', args)).stdout;
+  }
+
+  async domain(name: string, options: { inactive?: boolean } = {}): Promise<DomainView> {
+    return viewDomain(parseXml(await this.dumpXml(name, options)));
+  }
+
+  /** Define (create or replace the persistent config of) a domain from XML. */
+  async define(xml: string | XmlElement): Promise<void> {
+    const text = typeof xml === 'string' ? xml : buildXml(xml);
+    await this.backend.withTempFile(text, (file) =>
+      this.virsh('define', [{ option: '--file', value: file }]),
+    );
+  }
+
+  async start(name: string): Promise<void> {
+    await this.virsh('start', [{ option: '--domain', value: checkName('vm', name) }]);
+  }
+
+  async shutdown(name: string): Promise<void> {
+    await this.virsh('shutdown', [{ option: '--domain', value: checkName('vm', name) }]);
+  }
+
+  async reboot(name: string): Promise<void> {
+    await this.virsh('reboot', [{ option: '--domain', value: checkName('vm', name) }]);
+  }
+
+  async destroy(name: string): Promise<void> {
+    await this.virsh('destroy', [{ option: '--domain', value: checkName('vm', name) }]);
+  }
+
+  /** Undefine a domain; with `storage`, also delete the listed disk targets' volumes. */
+  async undefine(
+    name: string,
+    options: { storage?: readonly string[]; nvram?: boolean } = {},
+  ): Promise<void> {
+    const args: VirshArg[] = [{ option: '--domain', value: checkName('vm', name) }];
+    if (options.storage && options.storage.length > 0) {
+      args.push({ option: '--storage', value: options.storage.map((t) => checkName('target', t)).join(',') });
+    }
+    if (options.nvram) args.push({ option: '--nvram' });
+    await this.virsh('undefine', args);
+  }
+
+  /** Hotplug/attach a device. Throws VirshError when the driver cannot (see `isUnsupported`). */
+  async attachDevice(name: string, device: XmlElement, scope: Scope): Promise<void> {
+    await this.deviceOp('attach-device', name, device, scope);
+  }
+
+  async detachDevice(name: string, device: XmlElement, scope: Scope): Promise<void> {
+    await this.deviceOp('detach-device', name, device, scope);
+  }
+
+  async updateDevice(name: string, device: XmlElement, scope: Scope): Promise<void> {
+    await this.deviceOp('update-device', name, device, scope);
+  }
+
+  private async deviceOp(command: string, name: string, device: XmlElement, scope: Scope): Promise<void> {
+    checkName('vm', name);
+    const xml = buildXml(device);
+    await this.backend.withTempFile(xml, (file) =>
+      this.virsh(command, [
+        { option: '--domain', value: name },
+        { option: '--file', value: file },
+        ...scopeArgs(scope),
+      ]),
+    );
+  }
+
+  async setVcpus(name: string, count: number, scope: Scope & { maximum?: boolean }): Promise<void> {
+    const args: VirshArg[] = [
+      { option: '--domain', value: checkName('vm', name) },
+      { option: '--count', value: count },
+    ];
+    if (scope.maximum) args.push({ option: '--maximum' });
+    await this.virsh('setvcpus', [...args, ...scopeArgs(scope)]);
+  }
+
+  async setMemory(name: string, kib: number, scope: Scope): Promise<void> {
+    await this.virsh('setmem', [
+      { option: '--domain', value: checkName('vm', name) },
+      { option: '--size', value: `${Math.round(kib)}KiB` },
+      ...scopeArgs(scope),
+    ]);
+  }
+
+  async setMaxMemory(name: string, kib: number, scope: Scope): Promise<void> {
+    await this.virsh('setmaxmem', [
+      { option: '--domain', value: checkName('vm', name) },
+      { option: '--size', value: `${Math.round(kib)}KiB` },
+      ...scopeArgs(scope),
+    ]);
+  }
+
+  async changeMedia(name: string, target: string, source: string | null, scope: Scope): Promise<void> {
+    const args: VirshArg[] = [
+      { option: '--domain', value: checkName('vm', name) },
+      { option: '--path', value: checkName('target', target) },
+    ];
+    if (source === null) args.push({ option: '--eject' });
+    else args.push({ option: '--source', value: checkPath(source) }, { option: '--insert' });
+    args.push({ option: '--force' });
+    await this.virsh('change-media', [...args, ...scopeArgs(scope)]);
+  }
+
+  // ------------------------------------------------------------------ metadata
+
+  /** virtbot's metadata element as stored in the persistent config (or undefined). */
+  async virtbotMetadata(name: string): Promise<XmlElement | undefined> {
+    try {
+      const { stdout } = await this.virsh('metadata', [
+        { option: '--domain', value: checkName('vm', name) },
+        { option: '--uri', value: VIRTBOT_NS },
+        { option: '--config' },
+      ]);
+      return stdout.trim() === '' ? undefined : parseXml(stdout);
+    } catch (error) {
+      if (error instanceof VirshError && /metadata not found|not present/i.test(error.message))
+        return undefined;
+      throw error;
+    }
+  }
+
+  /** Replace virtbot's metadata element, leaving every other metadata element as it is. */
+  async setVirtbotMetadata(name: string, element: XmlElement, scope: Scope): Promise<void> {
+    await this.virsh('metadata', [
+      { option: '--domain', value: checkName('vm', name) },
+      { option: '--uri', value: VIRTBOT_NS },
+      { option: '--key', value: VIRTBOT_PREFIX },
+      { option: '--set', value: metadataLine(element) },
+      ...scopeArgs(scope),
+    ]);
+  }
+
+  readMetadataElement(element: XmlElement | undefined): VmMetadata {
+    const meta: VmMetadata = { users: [], groups: [], source: 'none', accessSource: 'none' };
+    if (element) {
+      readOurs(element, meta);
+      meta.source = 'virtbot';
+    }
+    return meta;
+  }
+
+  // ------------------------------------------------------------------ networks, storage
+
+  async listNetworks(): Promise<NetworkSummary[]> {
+    const { stdout } = await this.virsh('net-list', [{ option: '--all' }, { option: '--name' }]);
+    const out: NetworkSummary[] = [];
+    for (const name of stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '')) {
+      const info = parseKeyValues(
+        (await this.virsh('net-info', [{ option: '--network', value: name }])).stdout,
+      );
+      out.push({
+        name,
+        active: info['Active'] === 'yes',
+        autostart: info['Autostart'] === 'yes',
+        persistent: info['Persistent'] === 'yes',
+        bridge: info['Bridge'],
+      });
+    }
+    return out;
+  }
+
+  async networkExists(name: string): Promise<boolean> {
+    try {
+      await this.virsh('net-info', [{ option: '--network', value: checkName('network', name) }]);
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  async poolExists(name: string): Promise<boolean> {
+    try {
+      await this.virsh('pool-info', [{ option: '--pool', value: checkName('pool', name) }]);
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Create a volume; returns its path. */
+  async createVolume(pool: string, volume: string, capacityKiB: number, format: string): Promise<string> {
+    checkName('pool', pool);
+    checkName('volume', volume);
+    await this.virsh('vol-create-as', [
+      { option: '--pool', value: pool },
+      { option: '--name', value: volume },
+      { option: '--capacity', value: `${Math.round(capacityKiB)}KiB` },
+      { option: '--format', value: format },
+    ]);
+    return this.volumePath(pool, volume);
+  }
+
+  async volumePath(pool: string, volume: string): Promise<string> {
+    const { stdout } = await this.virsh('vol-path', [
+      { option: '--pool', value: checkName('pool', pool) },
+      { option: '--vol', value: checkName('volume', volume) },
+    ]);
+    return stdout.trim();
+  }
+
+  async deleteVolume(pool: string, volume: string): Promise<void> {
+    await this.virsh('vol-delete', [
+      { option: '--pool', value: checkName('pool', pool) },
+      { option: '--vol', value: checkName('volume', volume) },
+    ]);
+  }
+
+  /** Delete a volume by path (when it belongs to a pool). */
+  async deleteVolumePath(path: string): Promise<void> {
+    await this.virsh('vol-delete', [{ option: '--vol', value: checkPath(path) }]);
+  }
+
+  async volumeExists(pool: string, volume: string): Promise<boolean> {
+    try {
+      await this.volumePath(pool, volume);
+      return true;
+    } catch (error) {
+      if (error instanceof VirshError) return false;
+      throw error;
+    }
+  }
+
+  // ------------------------------------------------------------------ host
+
+  async version(): Promise<VersionInfo> {
+    const info = parseKeyValues((await this.virsh('version')).stdout);
+    return {
+      library: info['Using library'] ?? 'unknown',
+      api: info['Using API'] ?? 'unknown',
+      hypervisor: info['Running hypervisor'] ?? 'unknown',
+      daemon: info['Running against daemon'],
+    };
+  }
+
+  async nodeInfo(): Promise<Record<string, string>> {
+    return parseKeyValues((await this.virsh('nodeinfo')).stdout);
+  }
+
+  async hostname(): Promise<string> {
+    return (await this.virsh('hostname')).stdout.trim();
+  }
+
+  /** Regular accounts on the host (system accounts and nobody left out). */
+  async users(): Promise<string[]> {
+    return regularAccounts(await this.backend.getent('passwd'), 2);
+  }
+
+  async groups(): Promise<string[]> {
+    return regularAccounts(await this.backend.getent('group'), 2);
+  }
+
+  close(): Promise<void> {
+    return this.backend.close();
+  }
+}
+
+/** First id of regular (non-system) accounts, as in Debian's and Fedora's login.defs. */
+export const FIRST_REGULAR_ID = 1000;
+const NOBODY_ID = 65534;
+
+/** Names from `getent passwd|group` output whose id (field `idField`) is a regular account's. */
+export function regularAccounts(getent: string, idField: number): string[] {
+  const names: string[] = [];
+  for (const line of getent.split('\n')) {
+    const fields = line.split(':');
+    const id = Number(fields[idField]);
+    const name = fields[0] ?? '';
+    if (name === '' || !Number.isInteger(id)) continue;
+    if (id < FIRST_REGULAR_ID || id === NOBODY_ID || id >= 4_294_967_294) continue;
+    names.push(name);
+  }
+  return [...new Set(names)].sort();
+}

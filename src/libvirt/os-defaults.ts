@@ -1,0 +1,141 @@
+/**
+ * The guest OS decides a VM's device defaults, per architecture (Kimchi scrum 2014-04-16):
+ * modern guests get paravirtual devices (virtio), old or unknown guests get emulated ones
+ * (e1000 + IDE on x86; spapr-vlan + SCSI on POWER). "Modern" means at or above a per-distro base
+ * version. This module is the one place that table lives.
+ */
+
+export interface DeviceDefaults {
+  nicModel: string;
+  diskBus: string;
+  cdromBus: string;
+}
+
+export type ArchFamily = 'x86' | 'power' | 'arm' | 's390';
+
+export interface ArchDefaults {
+  old: DeviceDefaults;
+  modern: DeviceDefaults;
+  /** Distro (lower case) → first modern version. Distros not listed are never modern. */
+  modernBase: Record<string, string>;
+}
+
+export const OS_DEFAULTS: Record<ArchFamily, ArchDefaults> = {
+  x86: {
+    old: { nicModel: 'e1000', diskBus: 'ide', cdromBus: 'ide' },
+    modern: { nicModel: 'virtio', diskBus: 'virtio', cdromBus: 'ide' },
+    modernBase: {
+      debian: '6.0',
+      ubuntu: '7.10',
+      fedora: '16',
+      rhel: '6.0',
+      centos: '5.3',
+      opensuse: '10.3',
+      sles: '11',
+      gentoo: '0',
+      arch: '0',
+    },
+  },
+  power: {
+    old: { nicModel: 'spapr-vlan', diskBus: 'scsi', cdromBus: 'scsi' },
+    modern: { nicModel: 'virtio', diskBus: 'virtio', cdromBus: 'scsi' },
+    modernBase: { rhel: '6.5', fedora: '19', ubuntu: '14.04', opensuse: '13.1', sles: '11sp3' },
+  },
+  arm: {
+    old: { nicModel: 'virtio', diskBus: 'virtio', cdromBus: 'scsi' },
+    modern: { nicModel: 'virtio', diskBus: 'virtio', cdromBus: 'scsi' },
+    modernBase: {},
+  },
+  s390: {
+    old: { nicModel: 'virtio', diskBus: 'virtio', cdromBus: 'scsi' },
+    modern: { nicModel: 'virtio', diskBus: 'virtio', cdromBus: 'scsi' },
+    modernBase: {},
+  },
+};
+
+/** When neither the OS nor the arch tells: the NIC every guest drives. */
+export const FALLBACK_NIC_MODEL = 'rtl8139';
+export const FALLBACK_DISK_BUS = 'ide';
+
+const ARCH_FAMILY: Record<string, ArchFamily> = {
+  x86_64: 'x86',
+  i686: 'x86',
+  i586: 'x86',
+  i486: 'x86',
+  i386: 'x86',
+  ppc64: 'power',
+  ppc64le: 'power',
+  ppc: 'power',
+  ppcle: 'power',
+  aarch64: 'arm',
+  armv7l: 'arm',
+  s390x: 's390',
+};
+
+/** Spellings of distro names found in templates and Kimchi metadata. */
+const DISTRO_ALIASES: Record<string, string> = {
+  'red hat': 'rhel',
+  redhat: 'rhel',
+  'red hat enterprise linux': 'rhel',
+  rhel: 'rhel',
+  suse: 'sles',
+  sles: 'sles',
+  'opensuse-leap': 'opensuse',
+  'open suse': 'opensuse',
+  archlinux: 'arch',
+};
+
+export function archFamily(arch: string): ArchFamily | undefined {
+  return ARCH_FAMILY[arch.toLowerCase()];
+}
+
+export function normalizeDistro(distro: string): string {
+  const d = distro.trim().toLowerCase();
+  return DISTRO_ALIASES[d] ?? d;
+}
+
+/** Loose version comparison: '11sp3' > '11', '7.10' > '7.9', '14.04' = '14.4'. */
+export function compareVersions(a: string, b: string): number {
+  const parts = (v: string) => v.toLowerCase().match(/\d+|[a-z]+/g) ?? [];
+  const pa = parts(a);
+  const pb = parts(b);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = pa[i];
+    const y = pb[i];
+    if (x === undefined) return -1;
+    if (y === undefined) return 1;
+    const nx = /^\d+$/.test(x);
+    const ny = /^\d+$/.test(y);
+    if (nx && ny) {
+      const d = Number(x) - Number(y);
+      if (d !== 0) return Math.sign(d);
+    } else if (nx !== ny) {
+      // A number sorts after a letter suffix at the same position ('11.1' > '11sp1').
+      return nx ? 1 : -1;
+    } else if (x !== y) {
+      return x < y ? -1 : 1;
+    }
+  }
+  return 0;
+}
+
+/** True when the distro/version is at or above the arch's modern base. */
+export function isModern(arch: string, distro: string | undefined, version: string | undefined): boolean {
+  const family = archFamily(arch);
+  if (!family || distro === undefined) return false;
+  const base = OS_DEFAULTS[family].modernBase[normalizeDistro(distro)];
+  if (base === undefined) return false;
+  return compareVersions(version ?? '0', base) >= 0;
+}
+
+/**
+ * Device defaults for a guest. An unknown OS gets the arch's "old" (emulated) devices; an
+ * unknown arch gets rtl8139 and IDE.
+ */
+export function deviceDefaults(arch: string, distro?: string, version?: string): DeviceDefaults {
+  const family = archFamily(arch);
+  if (!family)
+    return { nicModel: FALLBACK_NIC_MODEL, diskBus: FALLBACK_DISK_BUS, cdromBus: FALLBACK_DISK_BUS };
+  const table = OS_DEFAULTS[family];
+  return { ...(isModern(arch, distro, version) ? table.modern : table.old) };
+}

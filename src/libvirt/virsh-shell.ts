@@ -1,0 +1,331 @@
+/**
+ * One long-lived interactive `virsh -c URI` per host, fed one command at a time.
+ *
+ * Framing. virsh has no batch mode with per-command status, so each command is sent as
+ *
+ *     echo 'VBBEGIN' '<nonce>'
+ *     <command>
+ *     echo --err 'VBEND' '<nonce>'
+ *     echo 'VBEND' '<nonce>'
+ *
+ * The command's stdout is what lies between "VBBEGIN <nonce>" and "VBEND <nonce>" on stdout, its
+ * stderr is what precedes "error: VBEND <nonce>" on stderr. The markers are printed with a blank
+ * between two quoted words, so the readline echo of the command line (`echo 'VBEND' '<nonce>'`)
+ * can never be mistaken for the marker itself, and the nonce is 128 random bits per command. A
+ * command failed when its stderr holds an `error:` line (virsh reports every failure that way).
+ * stdout of a piped virsh is block-buffered, but readline flushes it with every prompt, so the
+ * final marker always arrives.
+ *
+ * Commands are serialized; each has a timeout. A process that dies is restarted for the next
+ * command, and a command in flight when it died (or timed out) fails with
+ * VirshConnectionError: its outcome is unknown, it is never reported as done.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { type VirshArg, virshCommandLine } from './virsh-quote.js';
+
+/** A running virsh (local child process or an SSH exec channel). */
+export interface ShellProcess {
+  write(data: string): void;
+  onStdout(listener: (chunk: string) => void): void;
+  onStderr(listener: (chunk: string) => void): void;
+  /** Called once when the process or channel is gone. */
+  onClose(listener: (reason: string) => void): void;
+  kill(): void;
+}
+
+export type ShellSpawner = () => Promise<ShellProcess>;
+
+/** virsh ran the command and reported an error (the command did not take effect). */
+export class VirshError extends Error {
+  constructor(
+    message: string,
+    readonly command: string,
+    readonly stderr: string,
+  ) {
+    super(message);
+    this.name = 'VirshError';
+  }
+}
+
+/** The process or connection failed, or the command timed out: its outcome is unknown. */
+export class VirshConnectionError extends Error {
+  constructor(
+    message: string,
+    readonly command?: string,
+  ) {
+    super(message);
+    this.name = 'VirshConnectionError';
+  }
+}
+
+export interface VirshResult {
+  stdout: string;
+  /** Non-error stderr (warnings). */
+  stderr: string;
+}
+
+export interface VirshShellOptions {
+  /** For messages: the host name. */
+  host: string;
+  spawn: ShellSpawner;
+  /** Default per-command timeout. */
+  timeoutMs?: number;
+  /** Timeout for starting virsh and connecting to libvirt. */
+  startTimeoutMs?: number;
+}
+
+const PROMPT = 'virsh # ';
+
+interface Pending {
+  nonce: string;
+  line: string;
+  resolve(result: { stdout: string; stderr: string }): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+interface Live {
+  proc: ShellProcess;
+  out: string;
+  err: string;
+  closed: boolean;
+  pending: Pending | null;
+}
+
+export class VirshShell {
+  private live: Live | null = null;
+  private starting: Promise<Live> | null = null;
+  private tail: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  readonly host: string;
+  private readonly timeoutMs: number;
+  private readonly startTimeoutMs: number;
+  /** Processes started so far (for tests and diagnostics). */
+  starts = 0;
+
+  constructor(private readonly options: VirshShellOptions) {
+    this.host = options.host;
+    this.timeoutMs = options.timeoutMs ?? 60_000;
+    this.startTimeoutMs = options.startTimeoutMs ?? 30_000;
+  }
+
+  /** Run one virsh command; resolves with its output, rejects with VirshError or VirshConnectionError. */
+  run(
+    command: string,
+    args: readonly VirshArg[] = [],
+    options: { timeoutMs?: number } = {},
+  ): Promise<VirshResult> {
+    // Build (and so validate/quote) before queueing: a bad argument never reaches the process.
+    const line = virshCommandLine(command, args);
+    const job = this.tail.then(() => this.execute(line, options.timeoutMs ?? this.timeoutMs));
+    this.tail = job.catch(() => undefined);
+    return job;
+  }
+
+  /** Stop the process; later commands fail. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const live = this.live;
+    this.live = null;
+    if (live && !live.closed) live.proc.kill();
+    await this.tail;
+  }
+
+  /** Kill the current process (as if it crashed). For tests and for recovering from a timeout. */
+  kill(): void {
+    this.live?.proc.kill();
+  }
+
+  private async execute(line: string, timeoutMs: number): Promise<VirshResult> {
+    if (this.closed) throw new VirshConnectionError(`virsh on ${this.host} is closed`, line);
+    const live = await this.ensureLive();
+    const { stdout, stderr } = await this.exchange(live, line, timeoutMs);
+    const errors = stderr
+      .split('\n')
+      .filter((l) => l.startsWith('error: '))
+      .map((l) => l.slice('error: '.length).trim())
+      .filter((l) => l !== '');
+    if (errors.length > 0) throw new VirshError(errors.join(': '), line, stderr);
+    return { stdout, stderr };
+  }
+
+  private async ensureLive(): Promise<Live> {
+    if (this.live && !this.live.closed) return this.live;
+    if (!this.starting) {
+      this.starting = this.start().finally(() => {
+        this.starting = null;
+      });
+    }
+    return this.starting;
+  }
+
+  private async start(): Promise<Live> {
+    let proc: ShellProcess;
+    try {
+      proc = await this.options.spawn();
+    } catch (error) {
+      throw new VirshConnectionError(`cannot start virsh on ${this.host}: ${messageOf(error)}`);
+    }
+    this.starts++;
+    const live: Live = { proc, out: '', err: '', closed: false, pending: null };
+    proc.onStdout((chunk) => {
+      live.out += chunk;
+      this.check(live);
+    });
+    proc.onStderr((chunk) => {
+      live.err += chunk;
+      this.check(live);
+    });
+    proc.onClose((reason) => {
+      live.closed = true;
+      if (this.live === live) this.live = null;
+      const pending = live.pending;
+      if (pending) {
+        live.pending = null;
+        clearTimeout(pending.timer);
+        pending.reject(
+          new VirshConnectionError(
+            `virsh on ${this.host} ${reason} while running \`${shortLine(pending.line)}\`: outcome unknown`,
+            pending.line,
+          ),
+        );
+      }
+    });
+    // A no-op exchange proves the process reads commands and libvirt is connected.
+    const hello = await this.exchange(live, 'uri', this.startTimeoutMs).catch((error: unknown) => {
+      proc.kill();
+      throw error instanceof VirshConnectionError
+        ? new VirshConnectionError(`cannot start virsh on ${this.host}: ${error.message}`)
+        : error;
+    });
+    const startupErrors = hello.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('error: '))
+      .map((l) => l.slice(7));
+    if (startupErrors.length > 0) {
+      proc.kill();
+      throw new VirshConnectionError(`virsh on ${this.host} cannot connect: ${startupErrors.join(': ')}`);
+    }
+    if (this.closed) {
+      proc.kill();
+      throw new VirshConnectionError(`virsh on ${this.host} is closed`);
+    }
+    this.live = live;
+    return live;
+  }
+
+  private exchange(live: Live, line: string, timeoutMs: number): Promise<{ stdout: string; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      if (live.closed) {
+        reject(new VirshConnectionError(`virsh on ${this.host} is not running`, line));
+        return;
+      }
+      const nonce = randomBytes(16).toString('hex');
+      const timer = setTimeout(() => {
+        if (live.pending?.nonce !== nonce) return;
+        live.pending = null;
+        // The process state is unknown now: replace it.
+        live.closed = true;
+        if (this.live === live) this.live = null;
+        live.proc.kill();
+        reject(
+          new VirshConnectionError(
+            `virsh on ${this.host} did not answer \`${shortLine(line)}\` within ${Math.round(timeoutMs / 1000)} s: outcome unknown`,
+            line,
+          ),
+        );
+      }, timeoutMs);
+      live.pending = { nonce, line, resolve, reject, timer };
+      try {
+        live.proc.write(
+          `echo 'VBBEGIN' '${nonce}'\n${line}\necho --err 'VBEND' '${nonce}'\necho 'VBEND' '${nonce}'\n`,
+        );
+      } catch (error) {
+        live.pending = null;
+        clearTimeout(timer);
+        reject(new VirshConnectionError(`cannot write to virsh on ${this.host}: ${messageOf(error)}`, line));
+        return;
+      }
+      this.check(live);
+    });
+  }
+
+  private check(live: Live): void {
+    const pending = live.pending;
+    if (!pending) return;
+    const begin = `VBBEGIN ${pending.nonce}`;
+    const end = `VBEND ${pending.nonce}`;
+    const errEnd = `error: ${end}\n`;
+    const errAt = live.err.indexOf(errEnd);
+    if (errAt < 0) return;
+    const beginAt = live.out.indexOf(begin);
+    if (beginAt < 0) return;
+    const endAt = live.out.indexOf(end, beginAt + begin.length);
+    if (endAt < 0) return;
+    let stdout = live.out.slice(beginAt + begin.length, endAt);
+    const stderr = live.err.slice(0, errAt);
+    live.out = live.out.slice(endAt + end.length);
+    live.err = live.err.slice(errAt + errEnd.length);
+    live.pending = null;
+    clearTimeout(pending.timer);
+    // Remove readline's echo of our own lines.
+    const echoed = `${PROMPT}${pending.line}\n`;
+    if (stdout.startsWith(echoed)) stdout = stdout.slice(echoed.length);
+    else if (stdout.startsWith(PROMPT)) stdout = stdout.slice(PROMPT.length);
+    const trailer = stdout.lastIndexOf(`${PROMPT}echo --err 'VBEND' '${pending.nonce}'`);
+    if (trailer >= 0) stdout = stdout.slice(0, trailer);
+    pending.resolve({ stdout, stderr });
+  }
+}
+
+function shortLine(line: string): string {
+  return line.length > 80 ? `${line.slice(0, 77)}...` : line;
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Environment for virsh: a UTF-8 locale without translations, no user inputrc key bindings. */
+export const VIRSH_ENV = { LC_ALL: 'C.UTF-8', LANG: 'C.UTF-8', INPUTRC: '/dev/null' } as const;
+
+/** Spawns `virsh -q -c URI` as a local child process. */
+export function localVirshSpawner(uri: string, virshPath = 'virsh'): ShellSpawner {
+  return async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...VIRSH_ENV };
+    delete env['LIBVIRT_DEFAULT_URI'];
+    delete env['VIRSH_DEFAULT_CONNECT_URI'];
+    const child = spawn(virshPath, ['-q', '-c', uri], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', () => resolve());
+      child.once('error', (error) => reject(error));
+    });
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    let closeListener: ((reason: string) => void) | null = null;
+    let closedReason: string | null = null;
+    const closed = (reason: string) => {
+      if (closedReason !== null) return;
+      closedReason = reason;
+      closeListener?.(reason);
+    };
+    child.on('exit', (code, signal) => closed(signal ? `was killed (${signal})` : `exited (status ${code})`));
+    child.on('error', (error) => closed(`failed (${error.message})`));
+    child.stdin.on('error', () => closed('closed its input'));
+    return {
+      write: (data) => {
+        child.stdin.write(data);
+      },
+      onStdout: (listener) => child.stdout.on('data', listener),
+      onStderr: (listener) => child.stderr.on('data', listener),
+      onClose: (listener) => {
+        closeListener = listener;
+        if (closedReason !== null) listener(closedReason);
+      },
+      kill: () => {
+        child.kill('SIGKILL');
+      },
+    };
+  };
+}

@@ -1,0 +1,40 @@
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { group as vm } from '../../commands/vm.js';
+import { HostRegistry } from '../../src/libvirt/hosts.js';
+import { makeRunner } from './run-command.js';
+
+const GROUPS = [vm];
+let hosts: HostRegistry;
+let run: ReturnType<typeof makeRunner>;
+
+beforeEach(() => {
+  // A fresh registry: a new virsh process, so a fresh test:///default.
+  hosts = new HostRegistry({ hosts: [{ name: 'test', uri: 'test:///default' }] });
+  run = makeRunner(hosts, GROUPS);
+});
+afterEach(async () => {
+  await hosts.close();
+});
+
+describe('declared examples hold on a fresh test:///default', () => {
+  for (const g of GROUPS) {
+    for (const spec of g.commands) {
+      for (const example of spec.examples) {
+        test(`${example.input} → ${String(example.reply)}`, async () => {
+          const out = await run(example.input);
+          if (typeof example.reply === 'string') expect(out.reply).toContain(example.reply);
+          else expect(out.reply).toMatch(example.reply);
+        });
+      }
+    }
+  }
+});
+
+test('vm list shows name, host, state, vCPUs, memory', async () => {
+  const out = await run('vm list');
+  expect(out.lines).toEqual(['test — host test, running, 2 vCPUs, 2G memory']);
+});
+
+test('vm info on an unknown VM is a clear failure', async () => {
+  await expect(run('vm info nope')).rejects.toThrow("no VM 'nope' on host test");
+});
