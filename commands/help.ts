@@ -36,10 +36,10 @@ export const group: CommandGroup = {
           const [first, ...rest] = listing(below);
           return { reply: first!, lines: rest };
         }
-        const guess = closest(
-          topic[0]!,
-          registry.allGroups().map((g) => g.name),
-        );
+        if (registry.group(path[0]!)) {
+          throw new CommandError(`no command '${topic.join(' ')}' (try 'help ${path[0]}')`, 'invalid');
+        }
+        const guess = closest(topic[0]!, registry.allGroups().map((g) => g.name));
         throw new CommandError(
           `no command '${topic.join(' ')}'${guess ? ` — did you mean '${guess}'?` : ''} (try 'help')`,
           'invalid',
