@@ -2,7 +2,8 @@
 import type { CommandGroup } from '../src/command/spec.js';
 import { cancelGroup, confirmGroup } from './confirm.js';
 import { group as help } from './help.js';
+import { group as vm } from './vm.js';
 
 export function allGroups(): CommandGroup[] {
-  return [help, confirmGroup, cancelGroup];
+  return [help, vm, confirmGroup, cancelGroup];
 }
