@@ -12,7 +12,7 @@ import { XMLValidator } from 'fast-xml-parser';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { formatReplaySummary, type ReplayResult, replay } from '../../src/meeting/replay.js';
 
-export const SEED = new URL('../fixtures/meeting/kimchi-scrum-2014-04-16.txt', import.meta.url).pathname;
+const SEED = new URL('../fixtures/meeting/kimchi-scrum-2014-04-16.txt', import.meta.url).pathname;
 
 let result: ReplayResult;
 let outDir: string;
