@@ -1,9 +1,13 @@
 /** Every command group virtbot knows. A new module under commands/ is registered here. */
 import type { CommandGroup } from '../src/command/spec.js';
+import { group as approve } from './approve.js';
 import { cancelGroup, confirmGroup } from './confirm.js';
 import { group as help } from './help.js';
+import { group as history } from './history.js';
+import { group as permissions } from './permissions.js';
 import { group as vm } from './vm.js';
+import { group as whoami } from './whoami.js';
 
 export function allGroups(): CommandGroup[] {
-  return [help, vm, confirmGroup, cancelGroup];
+  return [help, vm, confirmGroup, cancelGroup, approve, whoami, permissions, history];
 }

@@ -21,13 +21,24 @@ export function resolveIdentity(config: Config, place: Place, sender: Sender): I
     };
   }
   const [name, entry, proof] = found;
+  return configuredIdentity(config, name, entry, proof, sender.nick, discordRoles(config, place, sender));
+}
+
+function configuredIdentity(
+  config: Config,
+  name: string,
+  entry: UserEntry,
+  proof: string,
+  nick: string,
+  extraRoles: readonly string[] = [],
+): Identity {
   const groups = Object.entries(config.groups)
     .filter(([, group]) => group.members.includes(name))
     .map(([groupName]) => groupName);
   const roles = new Set<string>([...config.anonymous.roles, ...entry.roles]);
   for (const group of groups) for (const role of config.groups[group]!.roles) roles.add(role);
-  for (const role of discordRoles(config, place, sender)) roles.add(role);
-  const identity: Identity = { user: name, groups, roles: [...roles], proof, nick: sender.nick };
+  for (const role of extraRoles) roles.add(role);
+  const identity: Identity = { user: name, groups, roles: [...roles], proof, nick };
   if (entry.system !== undefined) identity.systemAccount = entry.system;
   return identity;
 }
@@ -37,7 +48,9 @@ function findUser(config: Config, place: Place, sender: Sender): [string, UserEn
   if (place.transport === 'irc' && sender.account) {
     const account = sender.account.toLowerCase();
     for (const [name, entry] of users) {
-      const accounts = [entry.irc[place.network] ?? []].flat().map((a) => a.toLowerCase());
+      const accounts = [Object.hasOwn(entry.irc, place.network) ? entry.irc[place.network]! : []]
+        .flat()
+        .map((a) => a.toLowerCase());
       if (accounts.includes(account)) return [name, entry, 'irc-account'];
     }
   }
@@ -46,7 +59,7 @@ function findUser(config: Config, place: Place, sender: Sender): [string, UserEn
       if (entry.discord.includes(sender.userId)) return [name, entry, 'discord-id'];
   }
   if (sender.local) {
-    const entry = config.users[sender.nick];
+    const entry = Object.hasOwn(config.users, sender.nick) ? config.users[sender.nick] : undefined;
     if (entry?.local) return [sender.nick, entry, 'local'];
   }
   if (sender.hostmask) {
@@ -64,6 +77,21 @@ function findUser(config: Config, place: Place, sender: Sender): [string, UserEn
 
 function discordRoles(config: Config, place: Place, sender: Sender): string[] {
   if (place.transport !== 'discord' || !sender.roleIds) return [];
-  const mapping = config.discordRoles[place.network] ?? {};
-  return sender.roleIds.flatMap((id) => mapping[id] ?? []);
+  const mapping = Object.hasOwn(config.discordRoles, place.network)
+    ? config.discordRoles[place.network]!
+    : {};
+  return sender.roleIds.flatMap((id) => (Object.hasOwn(mapping, id) ? mapping[id]! : []));
+}
+
+/**
+ * The identity a configured user has wherever a proof of theirs is accepted (without Discord
+ * roles, which depend on the server): for `permissions check`. `anonymous` is the unidentified
+ * sender. Undefined for a name the config does not know.
+ */
+export function identityOfUser(config: Config, name: string): Identity | undefined {
+  if (name === 'anonymous') {
+    return { user: null, groups: [], roles: [...config.anonymous.roles], proof: 'anonymous', nick: name };
+  }
+  const entry = Object.hasOwn(config.users, name) ? config.users[name] : undefined;
+  return entry && configuredIdentity(config, name, entry, 'config', name);
 }

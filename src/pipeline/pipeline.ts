@@ -1,7 +1,7 @@
 /**
  * The one pipeline every message goes through, whatever the transport:
  *
- *   identify → meeting → record( parse → resolve → validate → authorize → confirm → execute )
+ *   identify → meeting → record( rate-limit → parse → resolve → validate → authorize → confirm → execute )
  *
  * `record` wraps the operation stages so that every outcome, including a crash, is recorded
  * before the reply is returned to the transport.
@@ -16,6 +16,7 @@ import { execute } from './stages/execute.js';
 import { identify } from './stages/identify.js';
 import { meeting } from './stages/meeting.js';
 import { parse } from './stages/parse.js';
+import { rateLimit } from './stages/rate-limit.js';
 import { record } from './stages/record.js';
 import { resolve } from './stages/resolve.js';
 import { validate } from './stages/validate.js';
@@ -28,6 +29,7 @@ export function createPipeline(deps: PipelineDeps): Handler {
     identify(deps),
     meeting(deps),
     record(deps),
+    rateLimit(deps),
     parse(),
     resolve(deps),
     validate(deps),
