@@ -74,7 +74,9 @@ export class InspircdAtheme {
     try {
       await saslOnline;
     } catch (err) {
-      throw new Error(`${(err as Error).message}\n--- inspircd.log ---\n${await tail(log)}\n--- atheme.log ---\n${await tail(join(atheme, 'atheme.log'))}`);
+      throw new Error(
+        `${(err as Error).message}\n--- inspircd.log ---\n${await tail(log)}\n--- atheme.log ---\n${await tail(join(atheme, 'atheme.log'))}`,
+      );
     }
   }
 

@@ -33,9 +33,12 @@ describe('IRC transport with services accounts (InspIRCd + Atheme)', () => {
     await server.start();
     const { host, port } = server;
     // Accounts are registered with NickServ; InspIRCd takes ~1 s per registration, so in parallel.
-    const registerBot = IrcPerson.connect({ host, port, nick: 'virtbot', register: { password: 'botpass123' } }).then(
-      (p) => p.quit(),
-    );
+    const registerBot = IrcPerson.connect({
+      host,
+      port,
+      nick: 'virtbot',
+      register: { password: 'botpass123' },
+    }).then((p) => p.quit());
     [alice, mallory] = await Promise.all([
       IrcPerson.connect({ host, port, nick: 'alice', register: { password: 'alicepass123' } }),
       IrcPerson.connect({ host, port, nick: 'mallory' }),
@@ -99,13 +102,20 @@ describe('IRC transport with services accounts (InspIRCd + Atheme)', () => {
     alice.say('virtbot', 'vm list');
     const [ok] = await alice.waitFor((m) => m.text.startsWith('ok'), { from: fromAlice });
     expect(ok!.text).toBe('ok vm list for account alice');
-    expect(seen.at(-1)!).toMatchObject({ place: { private: true, channel: 'alice_away' }, sender: { account: 'alice' } });
+    expect(seen.at(-1)!).toMatchObject({
+      place: { private: true, channel: 'alice_away' },
+      sender: { account: 'alice' },
+    });
   });
 
   test('meeting lines carry the account too, unaddressed', async () => {
     const handled = waitForEvent<[InboundMessage]>(bot, 'handled', 5000);
     alice.say(CHANNEL, '#info the account rides along');
     const [msg] = await handled;
-    expect(msg).toMatchObject({ addressed: false, text: '#info the account rides along', sender: { account: 'alice' } });
+    expect(msg).toMatchObject({
+      addressed: false,
+      text: '#info the account rides along',
+      sender: { account: 'alice' },
+    });
   });
 });
