@@ -60,15 +60,19 @@ function writeChunks(path: string, chunks: Iterable<string>, mode: number): void
   const fd = openSync(tmp, 'w', mode);
   try {
     fchmodSync(fd, mode);
-    let buf = '';
+    // Small pieces are gathered, big ones (the logs yield ~64 KiB) go straight out.
+    let pending: string[] = [];
+    let size = 0;
     for (const c of chunks) {
-      buf += c;
-      if (buf.length >= 1 << 18) {
-        writeSync(fd, buf);
-        buf = '';
+      pending.push(c);
+      size += c.length;
+      if (size >= 65_536) {
+        writeSync(fd, pending.length === 1 ? c : pending.join(''));
+        pending = [];
+        size = 0;
       }
     }
-    if (buf) writeSync(fd, buf);
+    if (size > 0) writeSync(fd, pending.join(''));
   } finally {
     closeSync(fd);
   }

@@ -77,10 +77,81 @@ export interface ReplayResult {
   elapsedMs: number;
 }
 
-// [HH:MM(:SS)] or HH:MM(:SS), then <nick> text or * nick text.
-const LINE_RE =
-  /^(?:\[(\d{1,2}):(\d{2})(?::(\d{2}))?\][ \t]*|(\d{1,2}):(\d{2})(?::(\d{2}))?[ \t]+)?(?:<[@+%&~!]?([^\s<>]+)>(?:[ \t](.*))?|\*[ \t]+([^\s*]\S*)(?:[ \t](.*))?)$/;
-const EVENT_RE = /^(?:\[?\d{1,2}:\d{2}(?::\d{2})?\]?[ \t]*)?(?:-!-|\*\*\*|-->|<--|--|=!=)(?:[ \t]|$)/;
+export interface ParsedLine {
+  /** Seconds since midnight, or -1 when the line has no time. */
+  seconds: number;
+  nick: string;
+  text: string;
+  action: boolean;
+}
+
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+const isBlank = (c: number): boolean => c === 32 || c === 9;
+const BAD_NICK = /[\s<>]/;
+
+/** Reads `HH:MM(:SS)` at `i`; returns [seconds, next index] or null. */
+function readClock(s: string, i: number): [number, number] | null {
+  let h = 0;
+  let j = i;
+  while (j < s.length && j - i < 2 && isDigit(s.charCodeAt(j))) h = h * 10 + s.charCodeAt(j++) - 48;
+  if (j === i || s.charCodeAt(j) !== 58 || !isDigit(s.charCodeAt(j + 1)) || !isDigit(s.charCodeAt(j + 2)))
+    return null;
+  const m = (s.charCodeAt(j + 1) - 48) * 10 + s.charCodeAt(j + 2) - 48;
+  j += 3;
+  let sec = 0;
+  if (s.charCodeAt(j) === 58 && isDigit(s.charCodeAt(j + 1)) && isDigit(s.charCodeAt(j + 2))) {
+    sec = (s.charCodeAt(j + 1) - 48) * 10 + s.charCodeAt(j + 2) - 48;
+    j += 3;
+  }
+  if (h > 23 || m > 59 || sec > 60) return null;
+  return [h * 3600 + m * 60 + sec, j];
+}
+
+/**
+ * Parses one log line: `[HH:MM(:SS)]` or `HH:MM(:SS)` (optional), then `<nick> text` (a `@+%&~!`
+ * prefix on the nick is dropped) or `* nick text`. Null when it is not such a line.
+ */
+export function parseLogLine(s: string): ParsedLine | null {
+  let i = 0;
+  let seconds = -1;
+  const c0 = s.charCodeAt(0);
+  if (c0 === 91 /* [ */) {
+    const clock = readClock(s, 1);
+    if (!clock || s.charCodeAt(clock[1]) !== 93 /* ] */) return null;
+    seconds = clock[0];
+    i = clock[1] + 1;
+    while (isBlank(s.charCodeAt(i))) i++;
+  } else if (isDigit(c0)) {
+    const clock = readClock(s, 0);
+    if (!clock || !isBlank(s.charCodeAt(clock[1]))) return null;
+    seconds = clock[0];
+    i = clock[1] + 1;
+    while (isBlank(s.charCodeAt(i))) i++;
+  }
+  const c = s.charCodeAt(i);
+  if (c === 60 /* < */) {
+    const close = s.indexOf('>', i + 1);
+    if (close < 0) return null;
+    let start = i + 1;
+    if ('@+%&~!'.includes(s[start] ?? ' ')) start++;
+    const nick = s.slice(start, close);
+    if (nick === '' || BAD_NICK.test(nick)) return null;
+    const after = close + 1;
+    if (after < s.length && !isBlank(s.charCodeAt(after))) return null;
+    return { seconds, nick, text: after < s.length ? s.slice(after + 1) : '', action: false };
+  }
+  if (c === 42 /* * */ && isBlank(s.charCodeAt(i + 1))) {
+    let j = i + 1;
+    while (isBlank(s.charCodeAt(j))) j++;
+    let k = j;
+    while (k < s.length && !isBlank(s.charCodeAt(k))) k++;
+    const nick = s.slice(j, k);
+    if (nick === '' || nick.startsWith('*') || BAD_NICK.test(nick)) return null;
+    return { seconds, nick, text: k < s.length ? s.slice(k + 1) : '', action: true };
+  }
+  return null;
+}
+const EVENT_RE = /^(?:\[?\d{1,2}:\d{2}(?::\d{2})?\]?[ \t]*)?(?:-!-|\*{3}|-->|<--|-{2,3}|=!=)(?:[ \t]|$)/;
 const DAY_CHANGED_RE = /Day changed (?:\w+ )?(\w{3}) (\d{1,2}) (\d{4})/;
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const STARTED_RE =
@@ -209,7 +280,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
     result.lines++;
     const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (text.trim() === '') return;
-    const m = LINE_RE.exec(text);
+    const m = parseLogLine(text);
     if (!m) {
       if (EVENT_RE.test(text)) {
         result.skipped++;
@@ -228,26 +299,20 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
       if (result.unreadable.length < MAX_UNREADABLE) result.unreadable.push({ line: result.lines, text });
       return;
     }
-    const h = m[1] ?? m[4];
-    if (h !== undefined) {
-      const min = m[2] ?? m[5];
-      const sec = m[3] ?? m[6];
-      const offset = (Number(h) * 3600 + Number(min) * 60 + Number(sec ?? 0)) * 1000;
+    if (m.seconds >= 0) {
+      const offset = m.seconds * 1000;
       if (lastOffset >= 0 && offset < lastOffset - 3_600_000) day += DAY_MS;
       lastOffset = offset;
       lastTime = day + offset;
     }
-    const action = m[7] === undefined;
-    const nick = action ? m[9]! : m[7]!;
-    const said = (action ? m[10] : m[8]) ?? '';
     result.messages++;
     onIngest(
       manager.ingest(place, channel, {
-        nick,
-        text: said,
+        nick: m.nick,
+        text: m.text,
         time: lastTime,
-        action,
-        bot: nickKey(nick) === botKey,
+        action: m.action,
+        bot: nickKey(m.nick) === botKey,
       }),
     );
   };

@@ -150,6 +150,7 @@ export const USEFUL_COMMANDS = '#action #agreed #help #info #idea #link #topic';
 
 /** `#word rest` at the start of a line: the command (lower case) and its argument, or null. */
 export function parseCommand(text: string): { command: string; arg: string } | null {
+  if (text.charCodeAt(0) !== 35) return null; // '#'
   const m = /^#([A-Za-z]+)(?:[ \t]+([\s\S]*))?$/.exec(text);
   if (!m) return null;
   const command = m[1]!.toLowerCase();

@@ -9,17 +9,11 @@
  * reset ^O, monospace ^Q, reverse ^V, italic ^], strike ^^, underline ^_) and every other
  * C0/C1 control character except tab (CTCP ^A, NUL, DEL, …). Tabs become spaces.
  */
+const CONTROL_RE = /[\x00-\x1f\x7f-\x9f]/;
+
 export function stripIrcFormatting(text: string): string {
   // Fast path: nothing below U+0020, no DEL, no C1.
-  let plain = true;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) {
-      plain = false;
-      break;
-    }
-  }
-  if (plain) return text;
+  if (!CONTROL_RE.test(text)) return text;
   return text
     .replace(/\x03(?:\d{1,2}(?:,\d{1,2})?)?/g, '')
     .replace(/\x04(?:[0-9a-fA-F]{6}(?:,[0-9a-fA-F]{6})?)?/g, '')
@@ -27,17 +21,38 @@ export function stripIrcFormatting(text: string): string {
     .replace(/[\x00-\x1f\x7f-\x9f]/g, '');
 }
 
-const HTML_ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
+const HTML_SPECIAL_RE = /[&<>"']/;
 
 /** Escapes text for HTML element content and (double- or single-quoted) attribute values. */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
+  if (!HTML_SPECIAL_RE.test(text)) return text;
+  let out = '';
+  let last = 0;
+  for (let i = 0; i < text.length; i++) {
+    let rep: string;
+    switch (text.charCodeAt(i)) {
+      case 38:
+        rep = '&amp;';
+        break;
+      case 60:
+        rep = '&lt;';
+        break;
+      case 62:
+        rep = '&gt;';
+        break;
+      case 34:
+        rep = '&quot;';
+        break;
+      case 39:
+        rep = '&#39;';
+        break;
+      default:
+        continue;
+    }
+    out += text.slice(last, i) + rep;
+    last = i + 1;
+  }
+  return out + text.slice(last);
 }
 
 /**
@@ -89,6 +104,7 @@ export function splitLinks(text: string): TextSegment[] {
 
 /** HTML for chat text: escaped, with http/https/ftp/mailto URLs as links. */
 export function htmlWithLinks(text: string): string {
+  if (!text.includes(':')) return escapeHtml(text);
   let html = '';
   for (const seg of splitLinks(text)) {
     html += seg.url
@@ -109,6 +125,8 @@ export function markdownWithLinks(text: string): string {
 
 /** True when a line starts with a URL MeetBot treats as a link (`http://…`, `mailto:…`). */
 export function startsWithUrl(text: string): boolean {
+  const c = text.charCodeAt(0) | 0x20; // lower case
+  if (c !== 0x68 && c !== 0x66 && c !== 0x6d) return false; // h f m
   return /^(?:(?:https?|ftp):\/\/\S|mailto:\S)/i.test(text);
 }
 
@@ -119,10 +137,17 @@ function pad2(n: number): string {
   return n < 10 ? '0' + n : String(n);
 }
 
+let lastHmsSecond = Number.NaN;
+let lastHms = '';
+
 /** `13:01:55` (UTC). */
 export function hms(ms: number): string {
-  const d = new Date(ms);
-  return `${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}`;
+  const second = Math.floor(ms / 1000);
+  if (second === lastHmsSecond) return lastHms;
+  const s = ((second % 86_400) + 86_400) % 86_400;
+  lastHmsSecond = second;
+  lastHms = `${pad2(Math.floor(s / 3600))}:${pad2(Math.floor(s / 60) % 60)}:${pad2(s % 60)}`;
+  return lastHms;
 }
 
 /** `2014-04-16` (UTC). */
@@ -166,8 +191,19 @@ export function safeFileComponent(name: string, fallback = 'meeting'): string {
   return s || fallback;
 }
 
+const nickKeys = new Map<string, string>();
+
 /** IRC nick comparison key (RFC 1459 case mapping). */
 export function nickKey(nick: string): string {
+  const cached = nickKeys.get(nick);
+  if (cached !== undefined) return cached;
+  const key = nickKeyOf(nick);
+  if (nickKeys.size > 10_000) nickKeys.clear();
+  nickKeys.set(nick, key);
+  return key;
+}
+
+function nickKeyOf(nick: string): string {
   return nick
     .toLowerCase()
     .replace(/[[\]\\~]/g, (c) => ({ '[': '{', ']': '}', '\\': '|', '~': '^' })[c] ?? c);
