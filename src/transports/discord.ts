@@ -115,14 +115,15 @@ export class DiscordTransport extends EventEmitter<DiscordTransportEvents> imple
   }
 
   /**
-   * Logs in. Resolves after the first attempt, successful or not: a failed login is logged and
-   * retried with backoff in the background. Rejects only for configuration errors (the token).
+   * Logs in and registers the slash commands. Resolves when ready. If the first login fails it
+   * rejects (so the caller can report it) and keeps retrying with backoff until stop().
    */
   async start(): Promise<void> {
     if (!this.stopped) return;
     const token = await readSecret(this.cfg.token, `${this.name} token`);
     this.stopped = false;
-    await this.login(token);
+    const error = await this.login(token);
+    if (error) throw new Error(`${this.name}: login failed: ${error}; retrying`);
   }
 
   async stop(): Promise<void> {
@@ -139,7 +140,8 @@ export class DiscordTransport extends EventEmitter<DiscordTransportEvents> imple
     return this.client?.isReady() ? this.syncCommands(this.client) : false;
   }
 
-  private async login(token: string): Promise<void> {
+  /** One login attempt; on failure schedules the next and returns the error text. */
+  private async login(token: string): Promise<string | undefined> {
     const intents = [
       GatewayIntentBits.Guilds,
       GatewayIntentBits.GuildMessages,
@@ -183,7 +185,7 @@ export class DiscordTransport extends EventEmitter<DiscordTransportEvents> imple
           if (!this.stopped) void this.login(token);
         }, delay);
       }
-      return;
+      return String(err);
     }
     this.attempt = 0;
     this.logger.info({ transport: this.name, user: client.user?.tag }, 'logged in');
@@ -191,6 +193,7 @@ export class DiscordTransport extends EventEmitter<DiscordTransportEvents> imple
       await this.syncCommands(client).catch((err) => this.fail(err, 'registering slash commands'));
     }
     this.emit('ready');
+    return undefined;
   }
 
   /** Compares the guild's registered commands with the generated ones; PUTs only on a change. */

@@ -103,9 +103,9 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
   }
 
   /**
-   * Reads the secrets and connects. Resolves after the first attempt, connected or not: a network
-   * that cannot be reached is retried with backoff in the background (and logged), so it never
-   * holds up the other transports. Rejects only for configuration errors (a missing secret).
+   * Reads the secrets and connects. Resolves once registered with the server. If the first
+   * attempt fails it rejects (so the caller can report it), and keeps retrying with backoff in
+   * the background until stop(): a network that cannot be reached never holds up the others.
    */
   async start(): Promise<void> {
     if (!this.stopped) return;
@@ -118,14 +118,17 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
         : {}),
     };
     this.stopped = false;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        this.off('connected', done);
-        this.off('disconnected', done);
-        resolve();
+    await new Promise<void>((resolve, reject) => {
+      const done = (reason?: string) => {
+        this.off('connected', onConnected);
+        this.off('disconnected', onDisconnected);
+        if (reason === undefined) resolve();
+        else reject(new Error(`${this.name}: ${reason} (${this.cfg.host}:${this.cfg.port}); retrying`));
       };
-      this.on('connected', done);
-      this.on('disconnected', done);
+      const onConnected = () => done();
+      const onDisconnected = (reason: string) => done(reason);
+      this.on('connected', onConnected);
+      this.on('disconnected', onDisconnected);
       this.connect();
     });
   }

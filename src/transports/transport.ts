@@ -13,7 +13,10 @@ export type Completer = (type: 'vm' | 'host', prefix: string) => Promise<string[
 export interface Transport {
   /** 'irc:NAME' / 'discord:NAME', for logs and status. */
   readonly name: string;
-  /** Starts connecting. Resolves once connected the first time; keeps retrying in the background on failure. */
+  /**
+   * Connects. Resolves once connected; rejects when the first attempt fails (or a secret cannot
+   * be read), and in the first case keeps retrying with backoff in the background until stop().
+   */
   start(): Promise<void>;
   /** Disconnects and stops retrying. */
   stop(): Promise<void>;

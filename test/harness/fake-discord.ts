@@ -121,7 +121,8 @@ export class FakeDiscord extends EventEmitter {
     return `ws://127.0.0.1:${this.port}/gateway`;
   }
 
-  async start(): Promise<void> {
+  /** Listens on `port` (default: a random free one). */
+  async start(port = 0): Promise<void> {
     const http = createServer((req, res) => void this.onRequest(req, res));
     const wss = new WebSocketServer({ noServer: true });
     http.on('upgrade', (req, socket, head) => {
@@ -129,7 +130,7 @@ export class FakeDiscord extends EventEmitter {
     });
     this.http = http;
     this.wss = wss;
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => http.listen(port, '127.0.0.1', resolve));
     this.port = (http.address() as AddressInfo).port;
   }
 
