@@ -2,6 +2,10 @@
 import type { CommandGroup, CommandSpec } from '../src/command/spec.js';
 import { describeDisk, describeNic } from '../src/libvirt/domain.js';
 import { formatKiB, guarded, HOST_ARG, locate, plural, result, str, VM_ARG, VM_TARGET } from './vm-common.js';
+import { lifecycleCommands } from './vm-create.js';
+import { cdromCommands, diskCommands } from './vm-disk.js';
+import { nicCommands } from './vm-nic.js';
+import { resourceCommands } from './vm-resources.js';
 
 const list: CommandSpec = {
   path: ['vm', 'list'],
@@ -77,5 +81,13 @@ export const group: CommandGroup = {
   summary:
     'virtual machines: list, inspect, start and stop, create and delete, NICs, disks, CPU, memory, access',
   aliases: { iface: 'nic', interface: 'nic', mem: 'memory', vcpu: 'cpu', cd: 'cdrom' },
-  commands: [list, info],
+  commands: [
+    list,
+    info,
+    ...lifecycleCommands,
+    ...nicCommands,
+    ...diskCommands,
+    ...cdromCommands,
+    ...resourceCommands,
+  ],
 };

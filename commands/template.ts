@@ -1,0 +1,63 @@
+/** `template list|show`: the VM templates of the config. */
+import { CommandError, type CommandGroup } from '../src/command/spec.js';
+import type { TemplateConfig } from '../src/config/sections/hosts.js';
+import { templateDefaults, templateSizes } from '../src/libvirt/template.js';
+import { formatKiB, plural, str } from './vm-common.js';
+
+function describe(t: TemplateConfig): string {
+  const sizes = templateSizes(t);
+  return (
+    `${t.name}: ${t.distro} ${t.version} (${t.arch}), ${plural(t.vcpus, 'vCPU')}, ${formatKiB(sizes.memoryKiB)} memory, ` +
+    `${formatKiB(sizes.diskKiB)} disk in pool ${t.pool ?? 'default'}, networks ${t.networks.join(', ') || 'none'}`
+  );
+}
+
+export const group: CommandGroup = {
+  name: 'template',
+  summary: 'VM templates from the configuration',
+  commands: [
+    {
+      path: ['template', 'list'],
+      summary: 'list the templates VMs can be created from',
+      args: [],
+      examples: [
+        { input: 'template list', reply: '2 templates: debian12 (debian 12), win2019 (windows 2019)' },
+      ],
+      async run(ctx) {
+        const templates = ctx.hosts.templates();
+        return {
+          reply: `${plural(templates.length, 'template')}${templates.length > 0 ? `: ${templates.map((t) => `${t.name} (${t.distro} ${t.version})`).join(', ')}` : ''}`,
+          lines: templates.map(describe),
+          detail: 'List templates',
+        };
+      },
+    },
+    {
+      path: ['template', 'show'],
+      summary: 'show a template: OS, arch, vCPUs, memory, disk, networks and the devices its OS gets',
+      args: [{ name: 'template', type: 'name', positional: true, required: true, help: 'the template name' }],
+      examples: [
+        {
+          input: 'template show debian12',
+          reply: 'debian12: debian 12 (x86_64), 1 vCPU, 512M memory, 1G disk',
+        },
+        { input: 'template show win2019', reply: 'NIC e1000, disk bus ide' },
+      ],
+      async run(ctx, args) {
+        const name = str(args, 'template')!;
+        const t = ctx.hosts.template(name);
+        if (!t) {
+          const known = ctx.hosts.templates().map((x) => x.name);
+          throw new CommandError(
+            `no template '${name}' (templates: ${known.join(', ') || 'none configured'})`,
+          );
+        }
+        const d = templateDefaults(t);
+        return {
+          reply: `${describe(t)}; devices: NIC ${d.nicModel}, disk bus ${d.diskBus}, cdrom bus ${d.cdromBus}`,
+          detail: `Show template '${name}'`,
+        };
+      },
+    },
+  ],
+};

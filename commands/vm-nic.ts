@@ -1,0 +1,271 @@
+/** `vm nic list|add|update|remove`: a VM's network interfaces. */
+import { CommandError, type CommandSpec } from '../src/command/spec.js';
+import { type Applied, appliedNote, applyDevice, configEdits, domainState } from '../src/libvirt/changes.js';
+import { chooseNicModel, NIC_MODELS } from '../src/libvirt/choose.js';
+import { describeNic, type NicInfo, nicElement, randomMac } from '../src/libvirt/domain.js';
+import type { Hypervisor } from '../src/libvirt/hypervisor.js';
+import { withDevices } from '../src/libvirt/metadata.js';
+import { child, el, type XmlElement } from '../src/libvirt/xml.js';
+import { guarded, HOST_ARG, locate, plural, result, str, VM_ARG, VM_TARGET } from './vm-common.js';
+
+const MAC_ARG = {
+  name: 'mac',
+  type: 'mac',
+  positional: true,
+  required: true,
+  help: 'the NIC’s MAC address',
+} as const;
+const MODEL_ARG = {
+  name: 'model',
+  type: 'enum',
+  choices: NIC_MODELS,
+  help: 'NIC model (default: the one stored for the VM, else chosen from its OS and arch)',
+} as const;
+
+/** The VM's NICs as configured and, when it runs, as live; each NIC once, by MAC. */
+async function nicsOf(hv: Hypervisor, vm: string): Promise<{ nic: NicInfo; where: string }[]> {
+  const state = await domainState(hv, vm);
+  const config = state.persistent ? (await hv.domain(vm, { inactive: true })).nics : [];
+  const live = state.running ? (await hv.domain(vm)).nics : [];
+  const out: { nic: NicInfo; where: string }[] = [];
+  for (const nic of live) {
+    const inConfig = !state.persistent || config.some((c) => c.mac === nic.mac);
+    out.push({ nic, where: inConfig ? '' : 'live only, gone at the next boot' });
+  }
+  for (const nic of config) {
+    if (state.running && !live.some((l) => l.mac === nic.mac)) out.push({ nic, where: 'from the next boot' });
+    else if (!state.running) out.push({ nic, where: '' });
+  }
+  return out;
+}
+
+const nicList: CommandSpec = {
+  path: ['vm', 'nic', 'list'],
+  summary: 'list a VM’s network interfaces (MAC, network or bridge, model)',
+  args: [VM_ARG, HOST_ARG],
+  target: VM_TARGET,
+  examples: [{ input: 'vm nic list test', reply: 'aa:bb:cc:dd:ee:ff (network default' }],
+  async run(ctx, args) {
+    const vm = str(args, 'vm')!;
+    const hv = await locate(ctx, args, vm);
+    const nics = await guarded(`listing NICs of '${vm}'`, () => nicsOf(hv, vm));
+    const brief = ({ nic, where }: { nic: NicInfo; where: string }) =>
+      `${nic.mac} (${nic.type} ${nic.source}, ${nic.model ?? 'default model'}${where ? `, ${where}` : ''})`;
+    const reply =
+      nics.length === 0
+        ? `${vm} has no NICs`
+        : `${vm} has ${plural(nics.length, 'NIC')}: ${nics.map(brief).join(', ')}`;
+    const lines = nics.map(({ nic, where }) => `${describeNic(nic)}${where ? ` (${where})` : ''}`);
+    return result(hv, vm, reply, `List network interfaces of guest '${vm}'`, lines);
+  },
+};
+
+const nicAdd: CommandSpec = {
+  path: ['vm', 'nic', 'add'],
+  summary: 'add a NIC on a network (or bridge); hotplugged when the VM runs',
+  args: [
+    VM_ARG,
+    { name: 'network', type: 'network', help: 'libvirt network to connect (default: default)' },
+    { name: 'bridge', type: 'bridge', help: 'host bridge to connect instead of a network' },
+    MODEL_ARG,
+    { name: 'mac', type: 'mac', help: 'MAC address (default: a random 52:54:00:… one)' },
+    HOST_ARG,
+  ],
+  target: VM_TARGET,
+  examples: [
+    { input: 'vm nic add test network=default mac=52:54:00:12:34:56', reply: 'added NIC 52:54:00:12:34:56' },
+    {
+      input: 'vm nic add test network=default model=e1000',
+      reply: /added NIC 52:54:00(:[0-9a-f]{2}){3} \(e1000\)/,
+    },
+  ],
+  async run(ctx, args) {
+    const vm = str(args, 'vm')!;
+    const network = str(args, 'network');
+    const bridge = str(args, 'bridge');
+    if (network !== undefined && bridge !== undefined)
+      throw new CommandError('give network= or bridge=, not both', 'invalid');
+    const hv = await locate(ctx, args, vm);
+    return guarded(`adding a NIC to '${vm}'`, () =>
+      hv.withDomainLock(vm, async () => {
+        if (network !== undefined && !(await hv.networkExists(network))) {
+          throw new CommandError(`no network '${network}' on host ${hv.name} (see 'network list')`);
+        }
+        const state = await domainState(hv, vm);
+        const view = await hv.domain(vm, { inactive: state.persistent });
+        const liveView = state.running && state.persistent ? await hv.domain(vm) : view;
+        const taken = [...view.nics, ...liveView.nics].map((n) => n.mac);
+        const wanted = str(args, 'mac');
+        if (wanted !== undefined && taken.includes(wanted)) {
+          throw new CommandError(`${vm} already has a NIC with MAC ${wanted}`);
+        }
+        const mac = wanted ?? randomMac(taken);
+        const model = chooseNicModel(view, str(args, 'model'));
+        const device = nicElement({
+          ...(bridge !== undefined ? { bridge } : { network: network ?? 'default' }),
+          mac,
+          model: model.value,
+        });
+        const applied = await applyDevice(hv, vm, state, 'attach', device, configEdits.attach(device));
+        // Remember the model chosen for this VM, so later NICs match even after all were removed.
+        if (model.reason !== 'named' && view.metadata.nicModel === undefined && state.persistent) {
+          const current = await hv.virtbotMetadata(vm);
+          const diskBus =
+            view.metadata.diskBus ?? view.disks.find((d) => d.device === 'disk')?.bus ?? 'virtio';
+          await hv.setVirtbotMetadata(vm, withDevices(current, model.value, diskBus), {
+            live: false,
+            config: true,
+          });
+        }
+        const source = bridge !== undefined ? `bridge ${bridge}` : `network ${network ?? 'default'}`;
+        return result(
+          hv,
+          vm,
+          `added NIC ${mac} (${model.value}) on ${source} to ${vm}, ${appliedNote(applied)}`,
+          `Attach network interface '${bridge ?? network ?? 'default'}' (${mac}, ${model.value}: ${model.reason}) to guest '${vm}'`,
+        );
+      }),
+    );
+  },
+};
+
+function matchMac(mac: string) {
+  return (e: XmlElement) =>
+    e.name === 'interface' && child(e, 'mac')?.attrs['address']?.toLowerCase() === mac;
+}
+
+/** Find a NIC by MAC in the config (when persistent) or the live XML. */
+async function findNic(hv: Hypervisor, vm: string, mac: string, inactive: boolean): Promise<NicInfo> {
+  const view = await hv.domain(vm, { inactive });
+  const nic = view.nics.find((n) => n.mac === mac);
+  if (!nic) throw new CommandError(`${vm} has no NIC with MAC ${mac} (see 'vm nic list ${vm}')`);
+  return nic;
+}
+
+const nicUpdate: CommandSpec = {
+  path: ['vm', 'nic', 'update'],
+  summary: 'move a NIC to another network or bridge, or change its model (model only while the VM is off)',
+  args: [
+    VM_ARG,
+    MAC_ARG,
+    { name: 'network', type: 'network', help: 'the new network' },
+    { name: 'bridge', type: 'bridge', help: 'the new bridge' },
+    MODEL_ARG,
+    HOST_ARG,
+  ],
+  target: VM_TARGET,
+  examples: [
+    {
+      input: 'vm nic update test aa:bb:cc:dd:ee:ff network=default',
+      reply: 'NIC aa:bb:cc:dd:ee:ff of test now on network default',
+    },
+  ],
+  async run(ctx, args) {
+    const vm = str(args, 'vm')!;
+    const mac = str(args, 'mac')!;
+    const network = str(args, 'network');
+    const bridge = str(args, 'bridge');
+    const model = str(args, 'model');
+    if (network !== undefined && bridge !== undefined)
+      throw new CommandError('give network= or bridge=, not both', 'invalid');
+    if (network === undefined && bridge === undefined && model === undefined) {
+      throw new CommandError('nothing to change: give network=, bridge= or model=', 'invalid');
+    }
+    const hv = await locate(ctx, args, vm);
+    return guarded(`updating NIC ${mac} of '${vm}'`, () =>
+      hv.withDomainLock(vm, async () => {
+        const state = await domainState(hv, vm);
+        if (model !== undefined && state.running) {
+          throw new CommandError(`the model of a NIC can only change while ${vm} is off (it is running)`);
+        }
+        if (network !== undefined && !(await hv.networkExists(network))) {
+          throw new CommandError(`no network '${network}' on host ${hv.name} (see 'network list')`);
+        }
+        const nic = await findNic(hv, vm, mac, state.persistent);
+        const updated = structuredClone(nic.element);
+        if (network !== undefined || bridge !== undefined) {
+          updated.attrs['type'] = bridge !== undefined ? 'bridge' : 'network';
+          const source = el('source', bridge !== undefined ? { bridge } : { network: network! });
+          const old = child(updated, 'source');
+          if (old) updated.children[updated.children.indexOf(old)] = source;
+          else updated.children.push(source);
+        }
+        if (model !== undefined) {
+          const old = child(updated, 'model');
+          const element = el('model', { type: model });
+          if (old) updated.children[updated.children.indexOf(old)] = element;
+          else updated.children.push(element);
+        }
+        // libvirt-generated live-only parts must not be sent back.
+        updated.children = updated.children.filter(
+          (c) => !('name' in c) || !['target', 'alias'].includes(c.name),
+        );
+        const applied = await applyDevice(
+          hv,
+          vm,
+          state,
+          'update',
+          updated,
+          configEdits.update(matchMac(mac), updated),
+        );
+        const changes: string[] = [];
+        if (network !== undefined) changes.push(`on network ${network}`);
+        if (bridge !== undefined) changes.push(`on bridge ${bridge}`);
+        if (model !== undefined) changes.push(`model ${model}`);
+        return result(
+          hv,
+          vm,
+          `NIC ${mac} of ${vm} now ${changes.join(', ')}, ${appliedNote(applied)}`,
+          `Update network interface '${mac}' of guest '${vm}': ${changes.join(', ')}`,
+        );
+      }),
+    );
+  },
+};
+
+const nicRemove: CommandSpec = {
+  path: ['vm', 'nic', 'remove'],
+  summary: 'remove a NIC by MAC address (unplugged when the VM runs)',
+  args: [VM_ARG, MAC_ARG, HOST_ARG],
+  destructive: true,
+  target: VM_TARGET,
+  examples: [{ input: 'vm nic remove test aa:bb:cc:dd:ee:ff', reply: 'is destructive' }],
+  async run(ctx, args) {
+    const vm = str(args, 'vm')!;
+    const mac = str(args, 'mac')!;
+    const hv = await locate(ctx, args, vm);
+    return guarded(`removing NIC ${mac} from '${vm}'`, () =>
+      hv.withDomainLock(vm, async () => {
+        let state = await domainState(hv, vm);
+        let nic = state.running ? (await hv.domain(vm)).nics.find((n) => n.mac === mac) : undefined;
+        if (!nic) {
+          // Not (or not yet) in the running VM: a config-only change.
+          nic = await findNic(hv, vm, mac, state.persistent);
+          if (state.running) state = { running: false, persistent: true };
+        }
+        const applied: Applied = await applyDevice(
+          hv,
+          vm,
+          state,
+          'detach',
+          nic.element,
+          configEdits.detach(matchMac(mac)),
+        );
+        // A guest may ignore an unplug request: check what the live VM really has now.
+        let note = appliedNote(applied);
+        if (applied.live) {
+          const still = (await hv.domain(vm)).nics.some((n) => n.mac === mac);
+          if (still) note = 'in config; the running guest has not released it yet (it goes at the next boot)';
+        }
+        return result(
+          hv,
+          vm,
+          `removed NIC ${mac} from ${vm}, ${note}`,
+          `Detach network interface '${nic.source}' (${mac}) from guest '${vm}'`,
+        );
+      }),
+    );
+  },
+};
+
+export const nicCommands: CommandSpec[] = [nicList, nicAdd, nicUpdate, nicRemove];
