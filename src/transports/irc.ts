@@ -52,6 +52,8 @@ export interface IrcTransportEvents {
   reconnecting: [attempt: number, delayMs: number];
   /** A line went through the handler (for tests and metrics). */
   handled: [msg: InboundMessage, replies: Reply[]];
+  /** The member list (WHO/WHOX) of a joined channel was read. */
+  who: [channel: string];
 }
 
 export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Transport {
@@ -319,7 +321,10 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
       this.joined.add(channel);
       this.logger.info({ transport: this.name, channel: e.channel }, 'joined');
       // WHOX (when offered) gives every member's account; irc-framework picks WHOX itself.
-      client.who(e.channel, (list: WhoListEvent) => this.onWho(list));
+      client.who(e.channel, (list: WhoListEvent) => {
+        this.onWho(list);
+        this.emit('who', e.channel);
+      });
       this.emit('joined', e.channel);
       return;
     }
@@ -512,6 +517,11 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
       );
       this.outbox.push(...rest.map((text) => ({ command: privateCommand, target: nick, text })));
     }
+  }
+
+  /** Joins a channel now (configured channels are joined on every connect). */
+  join(channel: string): void {
+    if (this.registered) this.client?.join(channel);
   }
 
   /** Says something in a channel or to a nick outside of a reply (announcements, meeting reminders). */

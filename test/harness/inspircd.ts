@@ -14,12 +14,19 @@ async function tail(path: string, lines = 15): Promise<string> {
   return text.split('\n').slice(-lines).join('\n');
 }
 
+export interface InspircdOptions {
+  /** Load ircv3_accounttag (default true). Without it clients must track accounts themselves. */
+  accountTag?: boolean;
+}
+
 export class InspircdAtheme {
   port = 0;
   linkPort = 0;
   private dir = '';
   private ircd: ChildProcess | undefined;
   private services: ChildProcess | undefined;
+
+  constructor(private readonly options: InspircdOptions = {}) {}
 
   get host(): string {
     return '127.0.0.1';
@@ -98,7 +105,7 @@ export class InspircdAtheme {
     const modules = [
       'cap',
       'ircv3',
-      'ircv3_accounttag',
+      ...(this.options.accountTag === false ? [] : ['ircv3_accounttag']),
       'ircv3_servertime',
       'services_account',
       'sasl',
