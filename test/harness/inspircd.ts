@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, stopProcess, waitForFileLine, waitForOutput } from './util.js';
+import { freePort, program, stopProcess, waitForFileLine, waitForOutput } from './util.js';
 
 async function tail(path: string, lines = 15): Promise<string> {
   const text = await readFile(path, 'utf8').catch((err: Error) => err.message);
@@ -46,7 +46,7 @@ export class InspircdAtheme {
     const log = join(this.dir, 'logs', 'inspircd.log');
     await rm(log, { force: true });
     const ircd = spawn(
-      'inspircd',
+      program('inspircd'),
       ['--nofork', '--runasroot', '--nopid', `--config=${join(this.dir, 'inspircd.conf')}`],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -62,7 +62,7 @@ export class InspircdAtheme {
     await waitForOutput(ircd, /InspIRCd is now running/, 10_000, 'InspIRCd start-up');
     const atheme = join(this.dir, 'atheme');
     const services = spawn(
-      'atheme-services',
+      program('atheme-services'),
       [
         '-n',
         '-c',

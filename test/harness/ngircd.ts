@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, stopProcess, waitForOutput } from './util.js';
+import { freePort, program, stopProcess, waitForOutput } from './util.js';
 
 export interface NgircdOptions {
   /** Flood penalties as ngircd's default (`MaxPenaltyTime = -1`); off by default. */
@@ -33,7 +33,7 @@ export class Ngircd {
       this.port = await freePort();
       await writeFile(join(this.dir, 'ngircd.conf'), this.config());
     }
-    const child = spawn('ngircd', ['-n', '-f', join(this.dir, 'ngircd.conf')], {
+    const child = spawn(program('ngircd'), ['-n', '-f', join(this.dir, 'ngircd.conf')], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;

@@ -4,10 +4,10 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import type { EventEmitter } from 'node:events';
-import { type FSWatcher, watch } from 'node:fs';
+import { accessSync, constants, type FSWatcher, watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { dirname } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
 export function freePort(): Promise<number> {
@@ -123,4 +123,34 @@ export function waitForFileLine(path: string, pattern: RegExp, ms: number, what:
     check();
   });
   return withTimeout(promise, ms, what).finally(() => watcher?.close());
+}
+
+/** Where a program is: on the PATH, or in the sbin directories daemons live in (not on every PATH). */
+export function findProgram(name: string): string | undefined {
+  const dirs = [...(process.env['PATH'] ?? '').split(delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin'];
+  return dirs
+    .filter(Boolean)
+    .map((dir) => join(dir, name))
+    .find(isExecutable);
+}
+
+/** The programs among `names` that cannot be found (suites skip with a reason when any is missing). */
+export function missingPrograms(...names: string[]): string[] {
+  return names.filter((name) => findProgram(name) === undefined);
+}
+
+/** The program's full path, for spawning. */
+export function program(name: string): string {
+  const path = findProgram(name);
+  if (!path) throw new Error(`${name} is not installed (run scripts/setup-irc.sh)`);
+  return path;
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -9,9 +9,13 @@ import type { InboundMessage } from '../../src/core/types.js';
 import { IrcTransport } from '../../src/transports/irc.js';
 import { InspircdAtheme } from '../harness/inspircd.js';
 import { IrcPerson } from '../harness/irc-person.js';
-import { waitForEvent } from '../harness/util.js';
+import { missingPrograms, waitForEvent } from '../harness/util.js';
 
-describe('IRC account tracking without account-tag', () => {
+const missing = missingPrograms('inspircd', 'atheme-services');
+const skipReason =
+  missing.length > 0 ? ` (skipped: ${missing.join(', ')} not installed; run scripts/setup-irc.sh)` : '';
+
+describe.skipIf(missing.length > 0)('IRC account tracking without account-tag' + skipReason, () => {
   const server = new InspircdAtheme({ accountTag: false });
   let bot: IrcTransport;
   let alice: IrcPerson;

@@ -8,11 +8,15 @@ import type { InboundMessage, Reply } from '../../src/core/types.js';
 import { IrcTransport } from '../../src/transports/irc.js';
 import { IrcPerson } from '../harness/irc-person.js';
 import { Ngircd } from '../harness/ngircd.js';
-import { waitForEvent } from '../harness/util.js';
+import { missingPrograms, waitForEvent } from '../harness/util.js';
+
+const missing = missingPrograms('ngircd');
+const skipReason =
+  missing.length > 0 ? ` (skipped: ${missing.join(', ')} not installed; run scripts/setup-irc.sh)` : '';
 
 const CHANNEL = '#ops';
 
-describe('IRC transport on ngircd', () => {
+describe.skipIf(missing.length > 0)('IRC transport on ngircd' + skipReason, () => {
   const server = new Ngircd();
   const seen: InboundMessage[] = [];
   let reply: (msg: InboundMessage) => Reply[] = () => [];
