@@ -51,7 +51,8 @@ export class RateLimiter {
   }
 
   private prune(now: number): void {
-    if (now - this.lastPrune < this.limit.seconds * 1000 && this.buckets.size < 10_000) return;
+    // At most one sweep per window: amortized O(1) per command, whatever the number of keys.
+    if (now - this.lastPrune < this.limit.seconds * 1000) return;
     this.lastPrune = now;
     for (const [key] of this.buckets) if (this.tokens(key, now) >= this.limit.count) this.buckets.delete(key);
   }
