@@ -4,10 +4,27 @@ import { group as approve } from './approve.js';
 import { cancelGroup, confirmGroup } from './confirm.js';
 import { group as help } from './help.js';
 import { group as history } from './history.js';
+import { group as host } from './host.js';
+import { group as network } from './network.js';
 import { group as permissions } from './permissions.js';
+import { group as template } from './template.js';
+import { group as version } from './version.js';
 import { group as vm } from './vm.js';
 import { group as whoami } from './whoami.js';
 
 export function allGroups(): CommandGroup[] {
-  return [help, vm, confirmGroup, cancelGroup, approve, whoami, permissions, history];
+  return [
+    help,
+    vm,
+    host,
+    network,
+    template,
+    version,
+    confirmGroup,
+    cancelGroup,
+    approve,
+    whoami,
+    permissions,
+    history,
+  ];
 }
