@@ -72,6 +72,7 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
   private connectTimer: NodeJS.Timeout | undefined;
   private secrets: { password?: string; sasl?: string } | undefined;
   private readonly prefix: string;
+  private readonly nickname: string;
 
   constructor(
     private readonly cfg: IrcNetworkConfig,
@@ -81,6 +82,7 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
     super();
     this.name = `irc:${cfg.name}`;
     this.prefix = cfg.prefix ?? '!';
+    this.nickname = cfg.nick ?? 'virtbot';
     this.outbox = new Outbox<OutLine>((line) => this.client?.raw(line.command, line.target, line.text), {
       burst: cfg.flood.burst,
       rate: cfg.flood.rate,
@@ -96,7 +98,7 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
 
   /** The bot's current nick. */
   get nick(): string {
-    return this.client?.user.nick ?? this.cfg.nick;
+    return this.client?.user.nick ?? this.nickname;
   }
 
   /** Lines waiting in the flood-controlled queue. */
@@ -170,8 +172,8 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
       port: cfg.port,
       tls: cfg.tls,
       rejectUnauthorized: cfg.tlsVerify,
-      nick: cfg.nick,
-      username: cfg.username ?? (cfg.nick.replace(/[^A-Za-z0-9]/g, '').slice(0, 10) || 'virtbot'),
+      nick: this.nickname,
+      username: cfg.username ?? (this.nickname.replace(/[^A-Za-z0-9]/g, '').slice(0, 10) || 'virtbot'),
       gecos: cfg.realname,
       version: 'virtbot',
       auto_reconnect: false,
@@ -475,7 +477,7 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
   /** Bytes left for the text of `COMMAND target :text` once the server adds `:nick!user@host `. */
   maxTextBytes(command: string, target: string): number {
     const user = this.client?.user;
-    const nick = user?.nick ?? this.cfg.nick;
+    const nick = user?.nick ?? this.nickname;
     const ident = (user?.username || this.cfg.username || 'virtbot').length + 1; // '~' for unidented users
     const host = user?.host ? Math.max(user.host.length, 1) : ASSUMED_HOST_BYTES;
     const prefix = 1 + Buffer.byteLength(nick) + 1 + ident + 1 + host + 1; // ":nick!~user@host "

@@ -33,7 +33,8 @@ export const IrcNetworkSchema = z
     tls: z.boolean().default(true),
     /** Verify the server's TLS certificate (turn off only for self-signed test servers). */
     tlsVerify: z.boolean().default(true),
-    nick: z.string().min(1).max(30).default('virtbot'),
+    /** The bot's nick on this network; defaults to `bot.nick`. */
+    nick: z.string().min(1).max(30).optional(),
     username: z.string().min(1).max(16).optional(),
     realname: z.string().min(1).default('virtbot chat-ops bot'),
     /** Server password (PASS), if the network needs one. */
