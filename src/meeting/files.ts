@@ -10,17 +10,31 @@
  * Files are written to a temporary name and renamed, so a reader never sees half a file;
  * after #restrictlogs they are created 0600 (group and others get nothing), else 0644.
  */
-import { closeSync, fchmodSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fchmodSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import {
   buildModel,
+  HTML_LOG_FOOT,
+  htmlLogHead,
+  htmlLogLine,
   renderHtmlLog,
   renderHtmlMinutes,
   renderMarkdownMinutes,
   renderTextLog,
   renderTextMinutes,
+  textLogLine,
 } from './minutes.js';
-import type { Meeting } from './state.js';
+import type { LogLine, Meeting } from './state.js';
 import { safeFileComponent } from './text.js';
 
 export interface MinutesLocation {
@@ -79,8 +93,75 @@ function writeChunks(path: string, chunks: Iterable<string>, mode: number): void
   renameSync(tmp, path);
 }
 
-/** Writes the five files for a meeting; returns their paths. */
-export function writeMinutes(m: Meeting, loc: MinutesLocation): string[] {
+/**
+ * The logs of a meeting streamed to disk as its lines come (replay of a big log): the text log
+ * and the HTML log body go to a temporary directory under minutesDir; `finish` puts the HTML
+ * head (which needs the final title and end) and foot around the body and moves both in place.
+ */
+export class LogSink {
+  private readonly dir: string;
+  private readonly txtPath: string;
+  private readonly bodyPath: string;
+  private txtFd: number;
+  private bodyFd: number;
+  private txt: string[] = [];
+  private html: string[] = [];
+
+  constructor(minutesDir: string) {
+    mkdirSync(minutesDir, { recursive: true });
+    this.dir = mkdtempSync(join(minutesDir, '.virtbot-log-'));
+    this.txtPath = join(this.dir, 'log.txt');
+    this.bodyPath = join(this.dir, 'log.html.body');
+    this.txtFd = openSync(this.txtPath, 'w', 0o600);
+    this.bodyFd = openSync(this.bodyPath, 'w', 0o600);
+  }
+
+  add(line: LogLine): void {
+    textLogLine(line, this.txt);
+    htmlLogLine(line, this.html);
+    if (this.html.length >= 13 * 512) this.flush();
+  }
+
+  private flush(): void {
+    if (this.txt.length) writeSync(this.txtFd, this.txt.join(''));
+    if (this.html.length) writeSync(this.bodyFd, this.html.join(''));
+    this.txt = [];
+    this.html = [];
+  }
+
+  /** Writes `txtDest` and `htmlDest` (head + body + foot) with `mode`. */
+  finish(txtDest: string, htmlDest: string, head: string, mode: number): void {
+    this.flush();
+    closeSync(this.txtFd);
+    closeSync(this.bodyFd);
+    const body = openSync(this.bodyPath, 'r');
+    const tmp = `${htmlDest}.tmp-${process.pid}`;
+    const out = openSync(tmp, 'w', mode);
+    try {
+      fchmodSync(out, mode);
+      writeSync(out, head);
+      const buf = Buffer.allocUnsafe(1 << 20);
+      for (let n = readSync(body, buf); n > 0; n = readSync(body, buf)) writeSync(out, buf, 0, n);
+      writeSync(out, HTML_LOG_FOOT);
+    } finally {
+      closeSync(out);
+      closeSync(body);
+    }
+    const txtFd = openSync(this.txtPath, 'r+');
+    fchmodSync(txtFd, mode);
+    closeSync(txtFd);
+    renameSync(this.txtPath, txtDest);
+    renameSync(tmp, htmlDest);
+    this.discard();
+  }
+
+  discard(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Writes the five files for a meeting (the logs from `sink` when they were streamed); returns their paths. */
+export function writeMinutes(m: Meeting, loc: MinutesLocation, sink?: LogSink): string[] {
   mkdirSync(loc.dir, { recursive: true });
   const logUrl = `${loc.public}.log.html`;
   const model = buildModel(m, loc.basename, logUrl);
@@ -96,7 +177,13 @@ export function writeMinutes(m: Meeting, loc: MinutesLocation): string[] {
   const files: string[] = [];
   for (const ext of ['.log.txt', '.html', '.txt', '.md', '.log.html'] as const) {
     const path = join(loc.dir, loc.basename + ext);
-    writeChunks(path, renderers[ext](), mode);
+    if (sink && ext === '.log.txt') continue;
+    if (sink && ext === '.log.html') {
+      sink.finish(join(loc.dir, loc.basename + '.log.txt'), path, htmlLogHead(model), mode);
+      files.unshift(join(loc.dir, loc.basename + '.log.txt'));
+    } else {
+      writeChunks(path, renderers[ext](), mode);
+    }
     files.push(path);
   }
   return files;

@@ -6,10 +6,17 @@
  */
 import { placeKey as keyOfPlace } from '../core/place.js';
 import type { AuditRecord, InboundMessage, Reply } from '../core/types.js';
-import { locateMinutes, type MinutesLocation, writeMinutes } from './files.js';
+import { LogSink, locateMinutes, type MinutesLocation, writeMinutes } from './files.js';
 import { Journal, readJournals } from './journal.js';
 import type { MeetingService } from './service.js';
-import { type InputLine, isStartMeeting, Meeting, type MeetingEvent, type MeetingReply } from './state.js';
+import {
+  type InputLine,
+  isStartMeeting,
+  type LogLine,
+  Meeting,
+  type MeetingEvent,
+  type MeetingReply,
+} from './state.js';
 
 export interface MeetingManagerOptions {
   /** Journals of open meetings go to `dataDir/meetings/`. Without it nothing is journaled. */
@@ -50,6 +57,8 @@ export interface IngestResult {
 interface OpenMeeting {
   meeting: Meeting;
   journal: Journal | null;
+  /** Replay mode: the log goes to disk as it comes instead of staying in memory. */
+  sink: LogSink | null;
 }
 
 export class MeetingManager implements MeetingService {
@@ -168,18 +177,20 @@ export class MeetingManager implements MeetingService {
   }
 
   private create(placeKey: string, channel: string, journal?: Journal): OpenMeeting {
+    const sink = this.live ? null : new LogSink(this.opts.minutesDir);
     const meeting = new Meeting({
       channel,
       botNick: this.opts.botNick,
       ...(this.opts.infoUrl ? { infoUrl: this.opts.infoUrl } : {}),
       locate: (m) => this.location(m).public,
+      ...(sink ? { retainLines: false, onLine: (l: LogLine) => sink.add(l) } : {}),
     });
     let j: Journal | null = journal ?? null;
     if (!j && this.live && this.opts.dataDir) {
       j = new Journal(this.opts.dataDir, placeKey, this.opts.fsync ?? true, true);
       j.append({ k: 'meeting', v: 1, place: placeKey, channel });
     }
-    const open: OpenMeeting = { meeting, journal: j };
+    const open: OpenMeeting = { meeting, journal: j, sink };
     this.open.set(placeKey, open);
     return open;
   }
@@ -192,6 +203,8 @@ export class MeetingManager implements MeetingService {
   ): void {
     for (const ev of events) {
       if (ev.type === 'save') {
+        // A replay writes each meeting once, at its end (its log is being streamed to disk).
+        if (open.sink) continue;
         try {
           result.files.push(...writeMinutes(open.meeting, this.location(open.meeting)));
         } catch (err) {
@@ -204,9 +217,12 @@ export class MeetingManager implements MeetingService {
         this.open.delete(placeKey);
         result.ended = open.meeting;
         try {
-          result.files.push(...writeMinutes(open.meeting, this.location(open.meeting)));
+          result.files.push(
+            ...writeMinutes(open.meeting, this.location(open.meeting), open.sink ?? undefined),
+          );
           open.journal?.remove();
         } catch (err) {
+          open.sink?.discard();
           open.journal?.setAside();
           result.replies.push({
             text: `Could not write the minutes: ${(err as Error).message}; the meeting's journal was kept.`,

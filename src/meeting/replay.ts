@@ -212,7 +212,7 @@ function summarize(m: Meeting, files: string[], unterminated: boolean): ReplayMe
     people: [...m.people.values()]
       .sort((a, b) => b.count - a.count || nickKey(a.nick).localeCompare(nickKey(b.nick)))
       .map((p) => ({ nick: p.nick, count: p.count })),
-    lines: m.lines.length,
+    lines: m.lineCount,
     files,
   };
 }
@@ -319,7 +319,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
 
   let rest = '';
   let first = true;
-  const stream = createReadStream(opts.logFile, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  const stream = createReadStream(opts.logFile, { encoding: 'utf8', highWaterMark: 1 << 16 });
   for await (const chunk of stream as AsyncIterable<string>) {
     let data = rest + chunk;
     if (first) {

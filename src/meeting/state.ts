@@ -90,6 +90,13 @@ export interface MeetingOptions {
   infoUrl?: string;
   /** The minutes' location without extension (URL or path), for the end / save messages. */
   locate?: (m: Meeting) => string;
+  /**
+   * Every log line as it is added. With `retainLines: false` the lines are only given here (a
+   * replay streams them to disk instead of holding 100 000 lines in memory).
+   */
+  onLine?: (line: LogLine) => void;
+  /** Keep the log lines in `lines` (default true; #save and the writers read them). */
+  retainLines?: boolean;
 }
 
 /** Chair-only commands (MeetBot's isChair checks, plus #meetingname and the vote controls). */
@@ -178,7 +185,10 @@ export class Meeting {
   currentTopic = '';
   lurking = false;
   restrictLogs = false;
+  /** The log (empty when the options say not to retain lines). */
   readonly lines: LogLine[] = [];
+  /** How many lines the log has. */
+  lineCount = 0;
   readonly items: Item[] = [];
   /** Chairs other than the owner: key -> nick as given. */
   readonly chairs = new Map<string, string>();
@@ -189,9 +199,11 @@ export class Meeting {
   vote: Vote | null = null;
   private readonly opts: MeetingOptions;
   private readonly botKey: string;
+  private readonly retain: boolean;
 
   constructor(opts: MeetingOptions) {
     this.opts = opts;
+    this.retain = opts.retainLines !== false;
     this.channel = opts.channel;
     this.botNick = opts.botNick;
     this.botKey = nickKey(opts.botNick);
@@ -226,14 +238,16 @@ export class Meeting {
 
   private log(nick: string, rawText: string, time: number, action: boolean, bot: boolean): LogLine {
     const line: LogLine = {
-      n: this.lines.length + 1,
+      n: this.lineCount + 1,
       time,
       nick,
       text: stripIrcFormatting(rawText).trim(),
       action,
       bot,
     };
-    this.lines.push(line);
+    this.lineCount++;
+    if (this.retain) this.lines.push(line);
+    this.opts.onLine?.(line);
     if (time > this.lastTime) this.lastTime = time;
     return line;
   }
@@ -461,9 +475,8 @@ export class Meeting {
    */
   forceEnd(): void {
     if (this.ended) return;
-    const last = this.lines[this.lines.length - 1];
-    const time = last ? last.time : this.startTime;
-    if (this.vote && last) this.closeVote(this.vote, this.vote.startedBy, time, last.n);
+    const time = this.lineCount > 0 ? this.lastTime : this.startTime;
+    if (this.vote) this.closeVote(this.vote, this.vote.startedBy, time, this.lineCount);
     this.ended = true;
     this.endTime = time;
   }
