@@ -108,6 +108,10 @@ describe('Discord transport (real discord.js, fake gateway + REST)', () => {
       await gate;
       return [{ text: 'slow result', kind: 'reply' }];
     }
+    if (msg.text === 'help slow-private') {
+      await gate;
+      return [{ text: 'slow and private', kind: 'error', private: true }];
+    }
     return [{ text: `ok: ${msg.text}`, kind: 'reply' }];
   }
 
@@ -118,7 +122,7 @@ describe('Discord transport (real discord.js, fake gateway + REST)', () => {
       guildId: fake.guildId,
       messageContent: true,
       api: fake.api,
-      deferAfterMs: 300,
+      deferAfterMs: 250,
       ...extra,
     });
   }
@@ -329,6 +333,34 @@ describe('Discord transport (real discord.js, fake gateway + REST)', () => {
     release();
     const responses = await fake.waitForResponses(token, 2);
     expect(responses[1]).toMatchObject({ kind: 'edit', body: { content: 'slow result' } });
+  });
+
+  test('a slow command whose answer is private: the public "thinking…" is deleted, the answer is ephemeral', async () => {
+    let release!: () => void;
+    gate = new Promise((resolve) => {
+      release = resolve;
+    });
+    const token = fake.slash(alice, ['help'], { topic: 'slow-private' });
+    await fake.waitForResponses(token);
+    release();
+    const responses = await fake.waitForResponses(token, 3);
+    expect(responses.map((r) => r.kind)).toEqual(['callback', 'delete', 'followup']);
+    expect(responses[2]!.body).toMatchObject({ content: 'slow and private', flags: 64 });
+  });
+
+  test('a private reply to a text command in a channel goes to a DM', async () => {
+    const from = fake.requests.length;
+    fake.say(bob, 'vm destroy web01', { mentionBot: true });
+    const dm = await fake.waitForRequest(
+      (r) => r.method === 'POST' && r.path === `/channels/${fake.dmChannel(bob.id)}/messages`,
+      5000,
+      from,
+    );
+    expect((dm.body as { content: string }).content).toBe('denied: bob lacks the ops role');
+    const inChannel = fake.requests
+      .slice(from)
+      .filter((r) => r.method === 'POST' && r.path === `/channels/${fake.channels[0]!.id}/messages`);
+    expect(inChannel).toEqual([]);
   });
 
   test('a gateway disconnect is resumed, and commands keep working', async () => {
