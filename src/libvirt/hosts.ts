@@ -6,12 +6,13 @@
 import type { HostConfig, TemplateConfig } from '../config/sections/hosts.js';
 import { type HostBackend, LocalBackend } from './backend.js';
 import { Hypervisor } from './hypervisor.js';
+import { SshBackend } from './ssh.js';
 
 export interface HostRegistryOptions {
   /** Per-command timeout for virsh (ms). Default 60 s. */
   timeoutMs?: number;
-  /** Builds the backend of an SSH host; the libvirt SSH layer registers itself here. */
-  sshBackend?: (host: HostConfig) => HostBackend;
+  /** Builds a host's backend instead of the local/SSH default (tests). */
+  backend?: (host: HostConfig) => HostBackend;
   virshPath?: string;
 }
 
@@ -80,15 +81,13 @@ export class HostRegistry {
   }
 
   private backendFor(host: HostConfig): HostBackend {
-    if (host.ssh) {
-      if (!this.options.sshBackend)
-        throw new Error(`host '${host.name}' needs SSH, but no SSH backend is available`);
-      return this.options.sshBackend(host);
-    }
+    if (this.options.backend) return this.options.backend(host);
+    const timeout = this.options.timeoutMs !== undefined ? { timeoutMs: this.options.timeoutMs } : {};
+    if (host.ssh) return new SshBackend(host, timeout);
     return new LocalBackend({
       host: host.name,
       uri: host.uri,
-      ...(this.options.timeoutMs !== undefined ? { timeoutMs: this.options.timeoutMs } : {}),
+      ...timeout,
       ...(this.options.virshPath !== undefined ? { virshPath: this.options.virshPath } : {}),
     });
   }

@@ -269,10 +269,22 @@ export class VirshShell {
     live.err = live.err.slice(errAt + errEnd.length);
     live.pending = null;
     clearTimeout(pending.timer);
-    // Remove readline's echo of our own lines.
+    // Remove readline's echo of our own lines. An echo that is not the exact line means the
+    // framing cannot be trusted: fail rather than return someone else's bytes as output.
     const echoed = `${PROMPT}${pending.line}\n`;
     if (stdout.startsWith(echoed)) stdout = stdout.slice(echoed.length);
-    else if (stdout.startsWith(PROMPT)) stdout = stdout.slice(PROMPT.length);
+    else if (stdout.startsWith(PROMPT)) {
+      live.closed = true;
+      if (this.live === live) this.live = null;
+      live.proc.kill();
+      pending.reject(
+        new VirshConnectionError(
+          `virsh on ${this.host} garbled the echo of \`${shortLine(pending.line)}\`: outcome unknown`,
+          pending.line,
+        ),
+      );
+      return;
+    }
     const trailer = stdout.lastIndexOf(`${PROMPT}echo --err 'VBEND' '${pending.nonce}'`);
     if (trailer >= 0) stdout = stdout.slice(0, trailer);
     pending.resolve({ stdout, stderr });
@@ -288,7 +300,15 @@ export function messageOf(error: unknown): string {
 }
 
 /** Environment for virsh: a UTF-8 locale without translations, no user inputrc key bindings. */
-export const VIRSH_ENV = { LC_ALL: 'C.UTF-8', LANG: 'C.UTF-8', INPUTRC: '/dev/null' } as const;
+export const VIRSH_ENV = {
+  LC_ALL: 'C.UTF-8',
+  LANG: 'C.UTF-8',
+  INPUTRC: '/dev/null',
+  // readline echoes each line it reads; on a narrow "terminal" it scrolls long lines
+  // horizontally (with carriage returns), so give it a line wider than any command.
+  TERM: 'dumb',
+  COLUMNS: '1000000',
+} as const;
 
 /** Spawns `virsh -q -c URI` as a local child process. */
 export function localVirshSpawner(uri: string, virshPath = 'virsh'): ShellSpawner {

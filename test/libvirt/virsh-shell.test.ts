@@ -18,7 +18,8 @@ function shell(spawn: ShellSpawner = localVirshSpawner(URI), timeoutMs?: number)
   const s = new VirshShell({
     host: 'test',
     spawn,
-    ...(timeoutMs !== undefined ? { timeoutMs, startTimeoutMs: timeoutMs } : {}),
+    startTimeoutMs: 20_000,
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
   });
   shells.push(s);
   return s;
@@ -151,6 +152,14 @@ describe('quoting for virsh', () => {
         }),
         { numRuns: 150 },
       );
+    }
+  });
+
+  test('long arguments survive readline (no horizontal scrolling of the echo)', async () => {
+    const s = shell();
+    for (const n of [79, 80, 81, 200, 1000, 8000]) {
+      const text = `${'x'.repeat(n - 1)};`;
+      expect((await s.run('echo', [text])).stdout).toBe(text);
     }
   });
 

@@ -1,0 +1,413 @@
+/**
+ * Reaching a host over SSH with ssh2: one connection per host, kept open and reused, with
+ * keepalive, a handshake timeout and reconnection with exponential backoff. The host key must
+ * match the configured `hostKey` or an entry of the `knownHosts` file: an unknown or changed
+ * key is refused. On that one connection:
+ *  - virsh runs as a long-lived `virsh -c URI` on one exec channel (see virsh-shell.ts);
+ *  - XML travels by SFTP into a private temporary directory (0700) and file (0600), never
+ *    through a shell;
+ *  - `getent passwd|group` run as fixed commands (nothing from chat in them).
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import ssh2 from 'ssh2';
+import type { HostConfig, SshConfig } from '../config/sections/hosts.js';
+import { readSecret } from '../transports/secret.js';
+import type { HostBackend } from './backend.js';
+import { messageOf, type ShellProcess, VIRSH_ENV, VirshConnectionError, VirshShell } from './virsh-shell.js';
+
+type Client = InstanceType<typeof ssh2.Client>;
+type SFTPWrapper = Parameters<Parameters<Client['sftp']>[0]>[1];
+
+export class HostKeyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HostKeyError';
+  }
+}
+
+/** POSIX shell single-quoting, for the fixed remote command line (the URI comes from the config). */
+export function shellQuote(text: string): string {
+  if (/[\u0000-\u001f\u007f]/.test(text)) throw new Error('control character in a remote command argument');
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+// ------------------------------------------------------------------ host keys
+
+export interface KnownKey {
+  type: string;
+  /** The key blob (base64-decoded). */
+  blob: Buffer;
+  revoked: boolean;
+}
+
+/** The name a host has in known_hosts: `host` for port 22, else `[host]:port`. */
+export function knownHostsName(host: string, port: number): string {
+  return port === 22 ? host : `[${host}]:${port}`;
+}
+
+function hostPatternMatches(pattern: string, name: string): boolean {
+  if (pattern.startsWith('|1|')) {
+    const [, , salt, hash] = pattern.split('|');
+    if (!salt || !hash) return false;
+    const mac = createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest();
+    const want = Buffer.from(hash, 'base64');
+    return want.length === mac.length && timingSafeEqual(want, mac);
+  }
+  const glob = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  );
+  return glob.test(name);
+}
+
+/** Keys listed for `name` in known_hosts text (negated patterns and @cert-authority lines skipped). */
+export function parseKnownHosts(text: string, name: string): KnownKey[] {
+  const keys: KnownKey[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const fields = line.split(/\s+/);
+    let revoked = false;
+    if (fields[0]?.startsWith('@')) {
+      const marker = fields.shift();
+      if (marker === '@cert-authority') continue;
+      revoked = marker === '@revoked';
+    }
+    const [patterns, type, key] = fields;
+    if (!patterns || !type || !key) continue;
+    let match = false;
+    for (const p of patterns.split(',')) {
+      if (p.startsWith('!')) {
+        if (hostPatternMatches(p.slice(1), name)) {
+          match = false;
+          break;
+        }
+      } else if (hostPatternMatches(p, name)) match = true;
+    }
+    if (match) keys.push({ type, blob: Buffer.from(key, 'base64'), revoked });
+  }
+  return keys;
+}
+
+/** The key type written inside a public key blob (string length-prefixed). */
+export function blobType(blob: Buffer): string {
+  if (blob.length < 4) return '';
+  const len = blob.readUInt32BE(0);
+  return blob.subarray(4, 4 + len).toString('latin1');
+}
+
+/** Decide about a presented host key: returns null when accepted, else the refusal reason. */
+export function checkHostKey(presented: Buffer, trusted: KnownKey[], where: string): string | null {
+  const revoked = trusted.find((k) => k.revoked && k.blob.equals(presented));
+  if (revoked) return `the host key of ${where} is marked @revoked`;
+  const valid = trusted.filter((k) => !k.revoked);
+  if (valid.some((k) => k.blob.equals(presented))) return null;
+  const type = blobType(presented);
+  if (valid.length === 0) return `unknown host key (${type}) for ${where}: add it to hostKey or known_hosts`;
+  return `HOST KEY CHANGED for ${where}: presented ${type} key matches none of the ${valid.length} trusted key(s) — refusing to connect`;
+}
+
+async function trustedKeys(ssh: SshConfig): Promise<KnownKey[]> {
+  const keys: KnownKey[] = [];
+  if (ssh.hostKey !== undefined) {
+    const [type, key] = ssh.hostKey.trim().split(/\s+/);
+    if (!type || !key) throw new HostKeyError('hostKey must be a public key line like "ssh-ed25519 AAAA…"');
+    keys.push({ type, blob: Buffer.from(key, 'base64'), revoked: false });
+  }
+  if (ssh.knownHosts !== undefined) {
+    const text = await readFile(ssh.knownHosts, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      throw new HostKeyError(`cannot read known_hosts ${ssh.knownHosts}: ${error.code ?? error.message}`);
+    });
+    keys.push(...parseKnownHosts(text, knownHostsName(ssh.host, ssh.port)));
+  }
+  return keys;
+}
+
+// ------------------------------------------------------------------ connection
+
+export interface SshSessionOptions {
+  /** First reconnect delay (ms); doubles per failure up to maxBackoffMs. */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+/** One SSH connection to a host, opened on demand and reopened (with backoff) when it drops. */
+export class SshSession {
+  private client: Client | null = null;
+  private connecting: Promise<Client> | null = null;
+  private sftpSession: Promise<SFTPWrapper> | null = null;
+  private failures = 0;
+  private closed = false;
+  /** Connections opened so far. */
+  connects = 0;
+  lastError: string | undefined;
+
+  constructor(
+    readonly hostName: string,
+    private readonly ssh: SshConfig,
+    private readonly options: SshSessionOptions = {},
+  ) {}
+
+  async connection(): Promise<Client> {
+    if (this.closed) throw new VirshConnectionError(`SSH session to ${this.hostName} is closed`);
+    if (this.client) return this.client;
+    if (!this.connecting) {
+      this.connecting = this.connectWithBackoff().finally(() => {
+        this.connecting = null;
+      });
+    }
+    return this.connecting;
+  }
+
+  private async connectWithBackoff(): Promise<Client> {
+    if (this.failures > 0) {
+      const base = this.options.backoffMs ?? 500;
+      const delay = Math.min(this.options.maxBackoffMs ?? 30_000, base * 2 ** (this.failures - 1));
+      await new Promise((r) => setTimeout(r, delay));
+    }
+    try {
+      const client = await this.connectOnce();
+      this.failures = 0;
+      this.lastError = undefined;
+      return client;
+    } catch (error) {
+      this.failures++;
+      this.lastError = messageOf(error);
+      throw error;
+    }
+  }
+
+  private async connectOnce(): Promise<Client> {
+    const ssh = this.ssh;
+    const trusted = await trustedKeys(ssh);
+    const privateKey = await readSecret(ssh.privateKey, `ssh private key of ${this.hostName}`).then(
+      async (value) =>
+        // A file secret holds the key itself; an env secret may hold the key or a path to it.
+        value.includes('PRIVATE KEY') ? value : readFile(value, 'utf8'),
+    );
+    const passphrase = ssh.passphrase
+      ? await readSecret(ssh.passphrase, `ssh key passphrase of ${this.hostName}`)
+      : undefined;
+    const where = `${this.hostName} (${knownHostsName(ssh.host, ssh.port)})`;
+    return new Promise<Client>((resolve, reject) => {
+      const client = new ssh2.Client();
+      let refused: string | null = null;
+      let settled = false;
+      client.on('ready', () => {
+        settled = true;
+        this.client = client;
+        this.connects++;
+        resolve(client);
+      });
+      client.on('error', (error) => {
+        if (!settled) {
+          settled = true;
+          reject(new VirshConnectionError(`SSH to ${where} failed: ${refused ?? error.message}`));
+        }
+      });
+      client.on('close', () => {
+        if (this.client === client) {
+          this.client = null;
+          this.sftpSession = null;
+        }
+        if (!settled) {
+          settled = true;
+          reject(new VirshConnectionError(`SSH to ${where} closed: ${refused ?? 'connection lost'}`));
+        }
+      });
+      try {
+        client.connect({
+          host: ssh.host,
+          port: ssh.port,
+          username: ssh.user,
+          privateKey,
+          ...(passphrase !== undefined ? { passphrase } : {}),
+          hostVerifier: (key: Buffer) => {
+            refused = checkHostKey(key, trusted, where);
+            return refused === null;
+          },
+          keepaliveInterval: ssh.keepaliveSeconds * 1000,
+          keepaliveCountMax: 3,
+          readyTimeout: ssh.timeoutSeconds * 1000,
+        });
+      } catch (error) {
+        settled = true;
+        reject(new VirshConnectionError(`SSH to ${where} failed: ${messageOf(error)}`));
+      }
+    });
+  }
+
+  /** Run a fixed command; resolves with its stdout. */
+  async exec(command: string): Promise<string> {
+    const client = await this.connection();
+    return new Promise((resolve, reject) => {
+      client.exec(command, (error, stream) => {
+        if (error) {
+          reject(new VirshConnectionError(`cannot run a command on ${this.hostName}: ${error.message}`));
+          return;
+        }
+        let out = '';
+        let err = '';
+        stream.setEncoding('utf8');
+        stream.on('data', (chunk: string) => {
+          out += chunk;
+        });
+        stream.stderr.on('data', (chunk: Buffer) => {
+          err += chunk.toString('utf8');
+        });
+        stream.on('close', (code: number | null) => {
+          if (code === 0) resolve(out);
+          else reject(new Error(`'${command}' on ${this.hostName} exited with ${code}: ${err.trim()}`));
+        });
+      });
+    });
+  }
+
+  /** A virsh process on an exec channel. */
+  async virshProcess(uri: string): Promise<ShellProcess> {
+    const client = await this.connection();
+    const env = Object.entries(VIRSH_ENV)
+      .map(([k, v]) => `${k}=${shellQuote(v)}`)
+      .join(' ');
+    const command = `exec env ${env} virsh -q -c ${shellQuote(uri)}`;
+    return new Promise((resolve, reject) => {
+      client.exec(command, (error, stream) => {
+        if (error) {
+          reject(new VirshConnectionError(`cannot start virsh on ${this.hostName}: ${error.message}`));
+          return;
+        }
+        let closeListener: ((reason: string) => void) | null = null;
+        let closedReason: string | null = null;
+        const closed = (reason: string) => {
+          if (closedReason !== null) return;
+          closedReason = reason;
+          closeListener?.(reason);
+        };
+        stream.on('close', (code: number | null, signal?: string) =>
+          closed(
+            signal
+              ? `was killed (${signal})`
+              : code === null || code === undefined
+                ? 'lost its connection'
+                : `exited (status ${code})`,
+          ),
+        );
+        stream.on('error', (e: Error) => closed(`failed (${e.message})`));
+        client.once('close', () => closed('lost its SSH connection'));
+        stream.setEncoding('utf8');
+        stream.stderr.setEncoding('utf8');
+        resolve({
+          write: (data) => {
+            stream.write(data);
+          },
+          onStdout: (listener) => stream.on('data', listener),
+          onStderr: (listener) => stream.stderr.on('data', listener),
+          onClose: (listener) => {
+            closeListener = listener;
+            if (closedReason !== null) listener(closedReason);
+          },
+          kill: () => {
+            stream.close();
+          },
+        });
+      });
+    });
+  }
+
+  private sftp(): Promise<SFTPWrapper> {
+    if (!this.sftpSession) {
+      const session = this.connection().then(
+        (client) =>
+          new Promise<SFTPWrapper>((resolve, reject) => {
+            client.sftp((error, sftp) => {
+              if (error)
+                reject(new VirshConnectionError(`SFTP to ${this.hostName} failed: ${error.message}`));
+              else {
+                sftp.on('close', () => {
+                  if (this.sftpSession === session) this.sftpSession = null;
+                });
+                resolve(sftp);
+              }
+            });
+          }),
+      );
+      session.catch(() => {
+        if (this.sftpSession === session) this.sftpSession = null;
+      });
+      this.sftpSession = session;
+    }
+    return this.sftpSession;
+  }
+
+  /** Write `content` into a new private temporary file on the host, run `fn`, remove it. */
+  async withTempFile<T>(content: string, fn: (path: string) => Promise<T>): Promise<T> {
+    const sftp = await this.sftp();
+    const dir = `/tmp/virtbot-${randomBytes(12).toString('hex')}`;
+    const file = `${dir}/object.xml`;
+    const call = (what: string, op: (cb: (error: Error | null | undefined) => void) => void) =>
+      new Promise<void>((resolve, reject) =>
+        op((error) =>
+          error
+            ? reject(new VirshConnectionError(`SFTP ${what} on ${this.hostName}: ${error.message}`))
+            : resolve(),
+        ),
+      );
+    // mkdir fails if the name exists: nobody can have prepared the directory for us.
+    await call('mkdir', (cb) => sftp.mkdir(dir, { mode: 0o700 }, cb));
+    try {
+      await call('write', (cb) => sftp.writeFile(file, content, { mode: 0o600, flag: 'wx' }, cb));
+      return await fn(file);
+    } finally {
+      await call('unlink', (cb) => sftp.unlink(file, cb)).catch(() => undefined);
+      await call('rmdir', (cb) => sftp.rmdir(dir, cb)).catch(() => undefined);
+    }
+  }
+
+  /** Drop the connection (as if the network failed); the next use reconnects. */
+  drop(): void {
+    this.client?.end();
+    (this.client as unknown as { _sock?: { destroy(): void } } | null)?._sock?.destroy();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const client = this.client;
+    this.client = null;
+    client?.end();
+  }
+}
+
+export class SshBackend implements HostBackend {
+  readonly kind = 'ssh' as const;
+  readonly shell: VirshShell;
+  readonly session: SshSession;
+
+  constructor(host: HostConfig, options: SshSessionOptions & { timeoutMs?: number } = {}) {
+    if (!host.ssh) throw new Error(`host '${host.name}' has no ssh settings`);
+    this.session = new SshSession(host.name, host.ssh, options);
+    const timeoutMs = options.timeoutMs ?? host.ssh.timeoutSeconds * 1000;
+    this.shell = new VirshShell({
+      host: host.name,
+      spawn: () => this.session.virshProcess(host.uri),
+      timeoutMs,
+      startTimeoutMs: timeoutMs,
+    });
+  }
+
+  withTempFile<T>(content: string, fn: (path: string) => Promise<T>): Promise<T> {
+    return this.session.withTempFile(content, fn);
+  }
+
+  getent(database: 'passwd' | 'group'): Promise<string> {
+    return this.session.exec(`getent ${database}`);
+  }
+
+  async close(): Promise<void> {
+    await this.shell.close();
+    await this.session.close();
+  }
+}

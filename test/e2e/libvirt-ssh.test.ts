@@ -1,0 +1,292 @@
+/**
+ * End to end: a real libvirtd + QEMU (TCG) reached over a real sshd on 127.0.0.1 as an
+ * unprivileged user in the libvirt group, set up by scripts/setup-libvirt.sh (run as root).
+ * Every effect is checked with an independent `virsh dumpxml` (a separate local virsh process).
+ * Skips, saying why, when the setup script's env file is missing.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { group as host } from '../../commands/host.js';
+import { group as network } from '../../commands/network.js';
+import { group as version } from '../../commands/version.js';
+import { group as vm } from '../../commands/vm.js';
+import { HostSchema, TemplateSchema } from '../../src/config/sections/hosts.js';
+import { HostRegistry } from '../../src/libvirt/hosts.js';
+import { SshBackend } from '../../src/libvirt/ssh.js';
+import { VirshConnectionError } from '../../src/libvirt/virsh-shell.js';
+import { makeRunner } from '../libvirt/run-command.js';
+
+const ENV_FILE = process.env['VIRTBOT_E2E_ENV'] ?? '/var/lib/virtbot-e2e/env.json';
+const run = promisify(execFile);
+
+interface E2eEnv {
+  uri: string;
+  ssh: {
+    host: string;
+    port: number;
+    user: string;
+    privateKey: string;
+    passphraseFile: string;
+    knownHosts: string;
+    hostKey: string;
+  };
+  pool: string;
+  network: string;
+  grantUsers: string[];
+  grantGroup: string;
+}
+
+const env: E2eEnv | null = existsSync(ENV_FILE)
+  ? (JSON.parse(readFileSync(ENV_FILE, 'utf8')) as E2eEnv)
+  : null;
+if (!env) {
+  console.warn(
+    `e2e libvirt suite skipped: ${ENV_FILE} not found — run 'sudo scripts/setup-libvirt.sh' first`,
+  );
+}
+
+/** The independent observer: a separate, local virsh process (root in CI). */
+async function virsh(...args: string[]): Promise<string> {
+  const { stdout } = await run('virsh', ['-q', '-c', env!.uri, ...args], {
+    env: { ...process.env, LC_ALL: 'C.UTF-8' },
+  });
+  return stdout;
+}
+const dumpxml = (name: string, inactive = false) =>
+  virsh('dumpxml', ...(inactive ? ['--inactive'] : []), name);
+
+function sshHost(overrides: Record<string, unknown> = {}) {
+  return HostSchema.parse({
+    name: 'e2e',
+    uri: env!.uri,
+    ssh: {
+      host: env!.ssh.host,
+      port: env!.ssh.port,
+      user: env!.ssh.user,
+      privateKey: { file: env!.ssh.privateKey },
+      passphrase: { file: env!.ssh.passphraseFile },
+      knownHosts: env!.ssh.knownHosts,
+      timeoutSeconds: 60,
+      ...overrides,
+    },
+  });
+}
+
+describe.skipIf(!env)(`libvirt over SSH (${ENV_FILE})`, () => {
+  const name = `vbe2e-${process.pid}-${Date.now().toString(36)}`;
+  let hosts: HostRegistry;
+  let say: ReturnType<typeof makeRunner>;
+
+  beforeAll(async () => {
+    hosts = new HostRegistry({
+      hosts: [sshHost()],
+      templates: [
+        TemplateSchema.parse({
+          name: 'tiny-debian',
+          distro: 'debian',
+          version: '12',
+          arch: 'x86_64',
+          vcpus: 1,
+          memory: '128M',
+          disk: '64M',
+          pool: env!.pool,
+          networks: [env!.network],
+        }),
+      ],
+    });
+    say = makeRunner(hosts, [vm, host, network, version]);
+  });
+
+  afterAll(async () => {
+    await hosts?.close();
+    // Leave nothing behind, whatever happened.
+    await virsh('destroy', name).catch(() => undefined);
+    await virsh('undefine', name).catch(() => undefined);
+    for (const vol of [`${name}-disk0.qcow2`, `${name}-vdb.qcow2`]) {
+      await virsh('vol-delete', '--pool', env!.pool, vol).catch(() => undefined);
+    }
+  });
+
+  test('version and host info come over SSH', async () => {
+    expect((await say('version')).reply).toMatch(/e2e: libvirt \d+\.\d+\.\d+, QEMU \d+/);
+    expect((await say('host info')).reply).toMatch(
+      /^e2e \(qemu:\/\/\/system, ssh virtbot-e2e@127\.0\.0\.1:\d+\): QEMU/,
+    );
+    expect((await say('network list')).reply).toContain(`${env!.network} (active`);
+  });
+
+  test('create from a template, start, hotplug a NIC and a disk, change memory, grant users', async () => {
+    // create
+    const created = await say(`vm create ${name} template=tiny-debian`);
+    expect(created.reply).toContain(`created ${name} from tiny-debian on e2e`);
+    let xml = await dumpxml(name, true);
+    expect(xml).toMatch(/<virtbot:vm xmlns:virtbot="urn:x-virtbot:domain:1">/);
+    expect(xml).toMatch(/<virtbot:os distro="debian" version="12"\/>/);
+    expect(xml).toMatch(/<virtbot:devices nicModel="virtio" diskBus="virtio"\/>/);
+    expect(xml).toMatch(/<target dev='vda' bus='virtio'\/>/);
+    expect(xml).toMatch(/<model type='virtio'\/>/);
+    expect(xml).toMatch(/<acpi\/>/);
+
+    // start
+    expect((await say(`vm start ${name}`)).reply).toBe(`started ${name}`);
+    expect((await virsh('domstate', name)).trim()).toBe('running');
+
+    // hotplug a NIC: live and config
+    const nic = await say(`vm nic add ${name} network=${env!.network}`);
+    const mac = /added NIC (52:54:00(?::[0-9a-f]{2}){3}) \(virtio\)/.exec(nic.reply)?.[1];
+    expect(nic.reply).toContain('live and in config');
+    expect(mac).toBeDefined();
+    for (const inactive of [false, true]) {
+      xml = await dumpxml(name, inactive);
+      expect(xml).toContain(`<mac address='${mac}'/>`);
+      expect(xml.match(/<interface type='network'>/g)).toHaveLength(2);
+    }
+
+    // hotplug a disk: a new volume, live and config
+    const disk = await say(`vm disk add ${name} size=16M`);
+    expect(disk.reply).toMatch(
+      /^added disk vdb \(16M, virtio, pool virtbot-e2e\) to .*, live and in config$/,
+    );
+    for (const inactive of [false, true]) {
+      xml = await dumpxml(name, inactive);
+      expect(xml).toMatch(/<target dev='vdb' bus='virtio'\/>/);
+    }
+    expect(await virsh('vol-list', env!.pool)).toContain(`${name}-vdb.qcow2`);
+
+    // IDE cannot be hotplugged
+    await expect(say(`vm disk add ${name} size=16M bus=ide`)).rejects.toThrow(
+      /IDE disks cannot be hotplugged/,
+    );
+
+    // memory: down live and in config; above the maximum refused while running
+    const mem = await say(`vm memory set ${name} 96M`);
+    expect(mem.reply).toContain('now has 96M memory');
+    expect(await dumpxml(name, true)).toMatch(/<currentMemory unit='KiB'>98304<\/currentMemory>/);
+    await expect(say(`vm memory set ${name} 1G`)).rejects.toThrow(/at most 128M while .* runs/);
+
+    // grant users and a group: only <access> in virtbot's element changes
+    const before = await dumpxml(name, true);
+    const [alice, bob] = env!.grantUsers;
+    expect((await say(`vm users add ${name} ${alice} ${bob}`)).reply).toContain(`granted ${alice}, ${bob}`);
+    expect((await say(`vm groups add ${name} ${env!.grantGroup}`)).reply).toContain(
+      `granted ${env!.grantGroup}`,
+    );
+    await expect(say(`vm users add ${name} root`)).rejects.toThrow(/no user 'root' on host e2e/);
+    for (const inactive of [false, true]) {
+      xml = await dumpxml(name, inactive);
+      expect(xml).toContain(`<virtbot:user>${alice}</virtbot:user>`);
+      expect(xml).toContain(`<virtbot:user>${bob}</virtbot:user>`);
+      expect(xml).toContain(`<virtbot:group>${env!.grantGroup}</virtbot:group>`);
+    }
+    const after = await dumpxml(name, true);
+    const strip = (x: string) =>
+      x.replace(/<virtbot:access>[\s\S]*?<\/virtbot:access>|<virtbot:access\/>/, '');
+    expect(strip(after)).toBe(strip(before));
+    expect((await say(`vm users list ${name}`)).reply).toBe(`${name} 2 users: ${alice}, ${bob}`);
+    expect((await say(`vm users remove ${name} ${bob}`)).reply).toContain(`users now: ${alice}`);
+    expect(await dumpxml(name, true)).not.toContain(`<virtbot:user>${bob}</virtbot:user>`);
+
+    // off: remove every NIC, then a new one still gets the stored model
+    expect((await say(`vm stop ${name}`)).reply).toContain('forced off');
+    xml = await dumpxml(name, true);
+    for (const m of xml.matchAll(/<mac address='([0-9a-f:]+)'\/>/g)) {
+      expect((await say(`vm nic remove ${name} ${m[1]}`)).reply).toContain('in config');
+    }
+    expect(await dumpxml(name, true)).not.toContain('<interface');
+    const again = await say(`vm nic add ${name} network=${env!.network}`);
+    expect(again.reply).toContain('(virtio)');
+    expect(await dumpxml(name, true)).toMatch(/<model type='virtio'\/>/);
+
+    // the maximum can change while off
+    expect((await say(`vm memory set ${name} 160M`)).reply).toContain('maximum raised to 160M');
+    expect(await dumpxml(name, true)).toMatch(/<memory unit='KiB'>163840<\/memory>/);
+
+    // delete with its disks
+    const deleted = await say(`vm delete ${name} disks=remove`);
+    expect(deleted.reply).toContain(`deleted ${name}`);
+    expect(deleted.reply).toContain('removed');
+    await expect(virsh('dominfo', name)).rejects.toThrow();
+    expect(await virsh('vol-list', env!.pool)).not.toContain(name);
+  }, 180_000);
+
+  test('a connection dropped mid-command fails that command, then the session reconnects', async () => {
+    const backend = new SshBackend(sshHost(), { backoffMs: 50 });
+    try {
+      await backend.shell.run('uri');
+      const inFlight = backend.shell.run('list', [{ option: '--all' }]);
+      backend.session.drop();
+      const error = await inFlight.catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(VirshConnectionError);
+      expect((error as Error).message).toMatch(/outcome unknown|not running|lost/);
+      const again = await backend.shell.run('uri');
+      expect(again.stdout.trim()).toBe(env!.uri);
+      expect(backend.session.connects).toBe(2);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test('XML goes by SFTP into a private temporary file', async () => {
+    const backend = new SshBackend(sshHost());
+    try {
+      const seen = await backend.withTempFile('<x/>', async (path) => {
+        const stat = (await backend.session.exec(`stat -c '%a %U' ${path} $(dirname ${path})`))
+          .trim()
+          .split('\n');
+        return { path, stat };
+      });
+      expect(seen.stat).toEqual(['600 virtbot-e2e', '700 virtbot-e2e']);
+      await expect(backend.session.exec(`test -e ${seen.path}`)).rejects.toThrow();
+    } finally {
+      await backend.close();
+    }
+  });
+
+  describe('host keys', () => {
+    let dir: string;
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'virtbot-keys-'));
+    });
+    afterAll(async () => {
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    test('the configured hostKey is accepted', async () => {
+      const backend = new SshBackend(sshHost({ knownHosts: undefined, hostKey: env!.ssh.hostKey }));
+      try {
+        expect((await backend.shell.run('uri')).stdout.trim()).toBe(env!.uri);
+      } finally {
+        await backend.close();
+      }
+    });
+
+    test('a changed host key is refused', async () => {
+      const other = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGV4YW1wbGUtbm90LXRoZS1yZWFsLWtleS0wMDAwMDA=';
+      const backend = new SshBackend(sshHost({ knownHosts: undefined, hostKey: other }));
+      try {
+        await expect(backend.shell.run('uri')).rejects.toThrow(/HOST KEY CHANGED/);
+      } finally {
+        await backend.close();
+      }
+    });
+
+    test('an unknown host key is refused', async () => {
+      const file = join(dir, 'known_hosts');
+      writeFileSync(
+        file,
+        '[192.0.2.1]:22 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGV4YW1wbGUtbm90LXRoZS1yZWFsLWtleS0wMDAwMDA=\n',
+      );
+      const backend = new SshBackend(sshHost({ knownHosts: file }));
+      try {
+        await expect(backend.shell.run('uri')).rejects.toThrow(/unknown host key/);
+      } finally {
+        await backend.close();
+      }
+    });
+  });
+});
