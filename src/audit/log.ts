@@ -28,6 +28,8 @@ export interface AuditLogOptions {
 export class AuditLog implements AuditQuery {
   private handle: FileHandle | undefined;
   private size = 0;
+  /** The file does not end with a newline (a crash tore the last write). */
+  private tornTail = false;
   private day = '';
   private queue: Pending[] = [];
   private flushing: Promise<void> | undefined;
@@ -67,22 +69,47 @@ export class AuditLog implements AuditQuery {
   }
 
   private async writeBatch(text: string): Promise<void> {
-    const bytes = Buffer.byteLength(text);
-    await this.rotateIfDue(bytes);
+    await this.rotateIfDue(Buffer.byteLength(text));
     const handle = await this.openHandle();
-    await handle.write(text);
-    await handle.datasync();
-    this.size += bytes;
+    // A torn last line (a crash mid-write) must not swallow the first record of this batch.
+    const data = Buffer.from(this.tornTail ? `\n${text}` : text);
+    try {
+      for (let offset = 0; offset < data.length; ) {
+        const { bytesWritten } = await handle.write(data, offset, data.length - offset);
+        offset += bytesWritten;
+      }
+      await handle.datasync();
+    } catch (error) {
+      // Not acknowledged: take the partial batch back out so the next one starts on a clean line.
+      await handle.truncate(this.size).catch(() => {});
+      await handle.close().catch(() => {});
+      this.handle = undefined;
+      throw error;
+    }
+    this.tornTail = false;
+    this.size += data.length;
   }
 
   private async openHandle(): Promise<FileHandle> {
     if (this.handle) return this.handle;
     await mkdir(dirname(this.options.file), { recursive: true, mode: 0o700 });
-    this.handle = await open(this.options.file, 'a', 0o600);
-    const info = await this.handle.stat();
-    this.size = info.size;
-    this.day = (info.size > 0 ? info.mtime : this.now()).toISOString().slice(0, 10);
-    return this.handle;
+    const handle = await open(this.options.file, 'a+', 0o600);
+    try {
+      const info = await handle.stat();
+      this.size = info.size;
+      this.day = (info.size > 0 ? info.mtime : this.now()).toISOString().slice(0, 10);
+      this.tornTail = false;
+      if (info.size > 0) {
+        const last = Buffer.alloc(1);
+        await handle.read(last, 0, 1, info.size - 1);
+        this.tornTail = last[0] !== 0x0a;
+      }
+    } catch (error) {
+      await handle.close().catch(() => {});
+      throw error;
+    }
+    this.handle = handle;
+    return handle;
   }
 
   /** Rotation renames the full file aside before the batch is written: no record is ever dropped. */
@@ -98,8 +125,10 @@ export class AuditLog implements AuditQuery {
     await this.handle!.close();
     this.handle = undefined;
     const stamp = this.now().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+    // Same-second rotations get a zero-padded counter, so that names sort in rotation order.
     let target = `${this.options.file}.${stamp}`;
-    for (let n = 1; await exists(target); n++) target = `${this.options.file}.${stamp}-${n}`;
+    for (let n = 1; await exists(target); n++)
+      target = `${this.options.file}.${stamp}-${String(n).padStart(6, '0')}`;
     await rename(this.options.file, target);
     await this.openHandle();
     this.day = today;
@@ -125,32 +154,86 @@ export class AuditLog implements AuditQuery {
     return [...rotated.map((n) => join(dir, n)), ...(names.includes(base) ? [this.options.file] : [])];
   }
 
-  /** Newest records first, filtered. Reads every file; the log is the source of truth. */
+  /**
+   * Newest records first, filtered. Reads the files newest first and stops once `limit` records
+   * matched; rotated files older than `since` are skipped. All files are opened before any is
+   * read, so a rotation during the query cannot hide records from it.
+   */
   async query(filter: AuditFilter): Promise<AuditRecord[]> {
     while (this.flushing) await this.flushing;
     const limit = filter.limit ?? 20;
+    const snapshot = await this.openSnapshot();
     const matches: AuditRecord[] = [];
-    for (const file of await this.files()) {
-      for await (const record of readRecords(file)) {
-        if (matchesFilter(record, filter)) matches.push(record);
+    try {
+      for (const { name, handle } of snapshot.reverse()) {
+        if (matches.length >= limit) break;
+        const rotatedAt = rotationTime(name);
+        // Everything in a file rotated (an hour, for clock skew) before `since` is older than it.
+        if (
+          filter.since !== undefined &&
+          rotatedAt !== undefined &&
+          rotatedAt.getTime() + 3_600_000 < filter.since.getTime()
+        )
+          continue;
+        const found: AuditRecord[] = [];
+        for await (const record of readRecords(handle)) if (matchesFilter(record, filter)) found.push(record);
+        matches.push(...found.reverse());
       }
+    } finally {
+      await Promise.allSettled(snapshot.map(({ handle }) => handle.close()));
     }
-    return matches.reverse().slice(0, limit);
+    return matches.slice(0, limit);
   }
+
+  /** Opens every file, oldest first; retries when a rotation changed the listing meanwhile. */
+  private async openSnapshot(): Promise<{ name: string; handle: FileHandle }[]> {
+    for (let attempt = 0; ; attempt++) {
+      const names = await this.files();
+      const opened: { name: string; handle: FileHandle }[] = [];
+      try {
+        for (const name of names) opened.push({ name, handle: await open(name, 'r') });
+      } catch (error) {
+        await Promise.allSettled(opened.map(({ handle }) => handle.close()));
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 5) continue;
+        throw error;
+      }
+      const again = await this.files();
+      if (again.length === names.length && again.every((n, i) => n === names[i])) return opened;
+      await Promise.allSettled(opened.map(({ handle }) => handle.close()));
+      if (attempt >= 5) throw new Error('the audit log kept rotating while it was being read');
+    }
+  }
+}
+
+/** When a rotated file was rotated (its name's stamp), or undefined for the current file. */
+function rotationTime(file: string): Date | undefined {
+  const match = /\.(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(?:-\d+)?$/.exec(file);
+  if (!match) return undefined;
+  const [, y, mo, d, h, mi, se] = match;
+  return new Date(`${y}-${mo}-${d}T${h}:${mi}:${se}Z`);
 }
 
 function matchesFilter(record: AuditRecord, filter: AuditFilter): boolean {
   if (filter.vm !== undefined && record.vm !== filter.vm) return false;
   if (filter.host !== undefined && record.host !== filter.host) return false;
-  if (filter.user !== undefined && record.user !== filter.user && record.nick !== filter.user) return false;
+  // A user is their resolved identity; a nick matches only records of unidentified senders.
+  if (
+    filter.user !== undefined &&
+    !(record.user === filter.user || (record.user === null && record.nick === filter.user))
+  )
+    return false;
   if (filter.since !== undefined && new Date(record.time) < filter.since) return false;
   return true;
 }
 
 /** Reads records, skipping (not failing on) a torn last line left by a crash mid-write. */
-export async function* readRecords(file: string): AsyncGenerator<AuditRecord> {
+export async function* readRecords(file: string | FileHandle): AsyncGenerator<AuditRecord> {
+  const input =
+    typeof file === 'string'
+      ? createReadStream(file, 'utf8')
+      : file.createReadStream({ encoding: 'utf8', start: 0, autoClose: false });
   const lines = createInterface({
-    input: createReadStream(file, 'utf8'),
+    input,
     crlfDelay: Number.POSITIVE_INFINITY,
   });
   for await (const line of lines) {
