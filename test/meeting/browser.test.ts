@@ -75,14 +75,22 @@ describe.skipIf(!haveChromium)('minutes in headless Chromium', () => {
     expect(png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))).toBe(
       true,
     );
-    const info = await page.evaluate(() => ({
+    // Evaluated in the page (a string: this file is type-checked without the DOM library).
+    const info = (await page.evaluate(`({
       title: document.title,
       h1: document.querySelector('h1')?.textContent ?? '',
       scripts: document.querySelectorAll('script').length,
       people: [...document.querySelectorAll('ol.people > li')].map((li) => li.textContent),
       links: [...document.querySelectorAll('a[href]')].map((a) => a.getAttribute('href') ?? ''),
-      hostile: (window as unknown as { __pwned?: boolean }).__pwned === true,
-    }));
+      hostile: window.__pwned === true,
+    })`)) as {
+      title: string;
+      h1: string;
+      scripts: number;
+      people: string[];
+      links: string[];
+      hostile: boolean;
+    };
     await page.close();
     return { problems, requests, url, info };
   }

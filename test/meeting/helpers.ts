@@ -16,7 +16,7 @@ export interface Harness {
   /** Says a line in #virt one second after the previous one; returns the replies. */
   say(nick: string, text: string, opts?: { action?: boolean; private?: boolean }): Promise<Reply[]>;
   /** Reply texts only. */
-  texts(nick: string, text: string, opts?: { action?: boolean }): Promise<string[]>;
+  texts(nick: string, text: string, opts?: { action?: boolean; private?: boolean }): Promise<string[]>;
   handled(nick: string, text: string): Promise<boolean>;
   now(): number;
   /** A new manager on the same directories (a restart). */
