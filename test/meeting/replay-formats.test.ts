@@ -117,8 +117,9 @@ describe('replay: log formats', () => {
   });
 });
 
-describe('replay: speed', () => {
-  it('replays 100 001 lines fast and within memory', async () => {
+describe('replay: a large log', () => {
+  // Speed and memory are the benchmark's to measure (bench/); tests never assert on timings.
+  it('replays 100 001 lines completely', async () => {
     const nicks = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'];
     const parts: string[] = ['00:00:00 <alice> #startmeeting'];
     for (let i = 1; i < 100_000; i++) {
@@ -135,18 +136,10 @@ describe('replay: speed', () => {
     }
     parts.push('23:59:59 <alice> #endmeeting');
     const { file, out } = tmp('big-2024-01-01.txt', parts.join('\n') + '\n');
-    const before = process.memoryUsage().rss;
     const r = await replay({ logFile: file, outDir: out });
-    const rate = r.lines / (r.elapsedMs / 1000);
-    console.log(
-      `replay: ${r.lines} lines in ${Math.round(r.elapsedMs)} ms = ${Math.round(rate)} lines/s; rss +${Math.round((process.memoryUsage().rss - before) / 1e6)} MB`,
-    );
     expect(r.lines).toBe(100_001);
     expect(r.unreadableCount).toBe(0);
     expect(r.meetings[0]!.lines).toBe(100_001);
     expect(r.meetings[0]!.people.reduce((n, p) => n + p.count, 0)).toBe(100_001);
-    // The target (≥ 200 000 lines/s) is the benchmark's to measure on a quiet machine; here, on a
-    // shared CI runner next to Chromium, only a pathological slowdown (quadratic work) fails.
-    expect(rate).toBeGreaterThan(10_000);
   });
 });
