@@ -14,7 +14,14 @@ import ssh2 from 'ssh2';
 import type { HostConfig, SshConfig } from '../config/sections/hosts.js';
 import { readSecret } from '../transports/secret.js';
 import type { HostBackend } from './backend.js';
-import { messageOf, type ShellProcess, VIRSH_ENV, VirshConnectionError, VirshShell } from './virsh-shell.js';
+import {
+  closeOnce,
+  messageOf,
+  type ShellProcess,
+  VIRSH_ENV,
+  VirshConnectionError,
+  VirshShell,
+} from './virsh-shell.js';
 
 type Client = InstanceType<typeof ssh2.Client>;
 type SFTPWrapper = Parameters<Parameters<Client['sftp']>[0]>[1];
@@ -280,13 +287,7 @@ export class SshSession {
           reject(new VirshConnectionError(`cannot start virsh on ${this.hostName}: ${error.message}`));
           return;
         }
-        let closeListener: ((reason: string) => void) | null = null;
-        let closedReason: string | null = null;
-        const closed = (reason: string) => {
-          if (closedReason !== null) return;
-          closedReason = reason;
-          closeListener?.(reason);
-        };
+        const { closed, onClose } = closeOnce();
         stream.on('close', (code: number | null, signal?: string) =>
           closed(
             signal
@@ -306,10 +307,7 @@ export class SshSession {
           },
           onStdout: (listener) => stream.on('data', listener),
           onStderr: (listener) => stream.stderr.on('data', listener),
-          onClose: (listener) => {
-            closeListener = listener;
-            if (closedReason !== null) listener(closedReason);
-          },
+          onClose,
           kill: () => {
             stream.close();
           },

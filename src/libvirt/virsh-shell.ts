@@ -310,6 +310,26 @@ export const VIRSH_ENV = {
   COLUMNS: '1000000',
 } as const;
 
+/** The once-only close notification every ShellProcess gives: `closed` may be called many times. */
+export function closeOnce(): {
+  closed(reason: string): void;
+  onClose(listener: (reason: string) => void): void;
+} {
+  let listener: ((reason: string) => void) | null = null;
+  let reason: string | null = null;
+  return {
+    closed(why) {
+      if (reason !== null) return;
+      reason = why;
+      listener?.(why);
+    },
+    onClose(l) {
+      listener = l;
+      if (reason !== null) l(reason);
+    },
+  };
+}
+
 /** Spawns `virsh -q -c URI` as a local child process. */
 export function localVirshSpawner(uri: string, virshPath = 'virsh'): ShellSpawner {
   return async () => {
@@ -323,13 +343,7 @@ export function localVirshSpawner(uri: string, virshPath = 'virsh'): ShellSpawne
     });
     child.stdout.setEncoding('utf8');
     child.stderr.setEncoding('utf8');
-    let closeListener: ((reason: string) => void) | null = null;
-    let closedReason: string | null = null;
-    const closed = (reason: string) => {
-      if (closedReason !== null) return;
-      closedReason = reason;
-      closeListener?.(reason);
-    };
+    const { closed, onClose } = closeOnce();
     child.on('exit', (code, signal) => closed(signal ? `was killed (${signal})` : `exited (status ${code})`));
     child.on('error', (error) => closed(`failed (${error.message})`));
     child.stdin.on('error', () => closed('closed its input'));
@@ -339,10 +353,7 @@ export function localVirshSpawner(uri: string, virshPath = 'virsh'): ShellSpawne
       },
       onStdout: (listener) => child.stdout.on('data', listener),
       onStderr: (listener) => child.stderr.on('data', listener),
-      onClose: (listener) => {
-        closeListener = listener;
-        if (closedReason !== null) listener(closedReason);
-      },
+      onClose,
       kill: () => {
         child.kill('SIGKILL');
       },
