@@ -30,7 +30,7 @@ packages=(libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu libvirt-daem
   qemu-utils openssh-server openssh-client dnsmasq-base iproute2 procps)
 missing=()
 for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" = 'install ok installed' ] || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
@@ -113,7 +113,9 @@ if ! virsh -c qemu:///system pool-info "$POOL" >/dev/null 2>&1; then
   virsh -c qemu:///system pool-define-as "$POOL" dir --target "$POOL_DIR" >/dev/null
 fi
 virsh -c qemu:///system pool-autostart "$POOL" >/dev/null 2>&1 || true
-if ! virsh -c qemu:///system pool-info "$POOL" | grep -q 'State:.*running'; then
+# (Capture first: `virsh … | grep -q` under pipefail fails when grep exits early.)
+pool_info=$(virsh -c qemu:///system pool-info "$POOL")
+if ! grep -q 'State:.*running' <<<"$pool_info"; then
   virsh -c qemu:///system pool-start "$POOL" >/dev/null
 fi
 
@@ -130,7 +132,8 @@ EOF
   rm -f "$netxml"
 fi
 virsh -c qemu:///system net-autostart "$NETWORK" >/dev/null 2>&1 || true
-if ! virsh -c qemu:///system net-info "$NETWORK" | grep -Eq 'Active:[[:space:]]+yes'; then
+net_info=$(virsh -c qemu:///system net-info "$NETWORK")
+if ! grep -Eq 'Active:[[:space:]]+yes' <<<"$net_info"; then
   virsh -c qemu:///system net-start "$NETWORK" >/dev/null
 fi
 
