@@ -7,8 +7,7 @@ import { createApp } from './app.js';
 import type { Bot } from './bot.js';
 import type { Config } from './config/schema.js';
 import { createLogger } from './core/logger.js';
-import { DiscordTransport } from './transports/discord.js';
-import { IrcTransport } from './transports/irc.js';
+import { createTransports } from './transports/index.js';
 import type { Completer, Transport } from './transports/transport.js';
 
 export interface Service {
@@ -32,33 +31,15 @@ function completer(bot: Bot): Completer {
   };
 }
 
-export function buildTransports(config: Config, bot: Bot, logger: Logger): Transport[] {
-  const transports: Transport[] = [];
-  for (const network of config.irc) {
-    transports.push(
-      new IrcTransport({ ...network, prefix: network.prefix ?? config.bot.prefix }, bot.handle, logger),
-    );
-  }
-  for (const server of config.discord) {
-    transports.push(
-      new DiscordTransport(
-        { ...server, prefix: server.prefix ?? config.bot.prefix },
-        bot.handle,
-        bot.commands.all(),
-        {
-          logger,
-          complete: completer(bot),
-        },
-      ),
-    );
-  }
-  return transports;
-}
-
 /** Starts every transport; resolves once each has connected or failed its first attempt (and keeps retrying). */
 export async function startService(config: Config, logger: Logger = createLogger()): Promise<Service> {
   const bot = await createApp(config, { logger });
-  const transports = buildTransports(config, bot, logger);
+  const transports = createTransports(config, {
+    handler: bot.handle,
+    commands: bot.commands.all(),
+    logger,
+    complete: completer(bot),
+  });
   await Promise.all(
     transports.map((transport) =>
       transport.start().then(
