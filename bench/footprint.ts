@@ -6,7 +6,7 @@
  */
 
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FakeDiscord } from '../test/harness/fake-discord.js';
@@ -36,11 +36,22 @@ async function hwmOf(pid: number): Promise<number | undefined> {
 
 async function runOnce(root: string, config: string, idleMs: number): Promise<RunResult> {
   const t0 = now();
-  const child = spawn(process.execPath, [join(root, 'bin', 'virtbot.js'), 'run', '--config', config], {
-    cwd: root,
-    env: { ...process.env, VIRTBOT_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      join(root, 'bin', 'virtbot.js'),
+      'run',
+      '--config',
+      config,
+      // virtbot refuses root; the benchmark's loopback-only test setup may run as root.
+      ...(process.getuid?.() === 0 ? ['--allow-root'] : []),
+    ],
+    {
+      cwd: root,
+      env: { ...process.env, VIRTBOT_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let log = '';
   const connected = new Set<string>();
   let readyMs: number | undefined;
@@ -91,8 +102,12 @@ async function runOnce(root: string, config: string, idleMs: number): Promise<Ru
 export async function footprint(ctx: BenchContext): Promise<Section> {
   if ((await capture('sh', ['-c', 'command -v ngircd'])) === undefined)
     return skipped(5, TITLE, 'ngircd is not installed (run scripts/setup-irc.sh)', METHOD);
-  const service = readFileSync(join(ctx.root, 'dist', 'src', 'service.js'), 'utf8');
-  if (!/DiscordTransport/.test(service))
+  const wiring = ['service.js', 'transports/index.js']
+    .map((f) => join(ctx.root, 'dist', 'src', f))
+    .filter((f) => existsSync(f))
+    .map((f) => readFileSync(f, 'utf8'))
+    .join('\n');
+  if (!/DiscordTransport/.test(wiring))
     return skipped(
       5,
       TITLE,
