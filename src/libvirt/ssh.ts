@@ -191,11 +191,11 @@ export class SshSession {
   private async connectOnce(): Promise<Client> {
     const ssh = this.ssh;
     const trusted = await trustedKeys(ssh);
-    const privateKey = await readSecret(ssh.privateKey, `ssh private key of ${this.hostName}`).then(
-      async (value) =>
-        // A file secret holds the key itself; an env secret may hold the key or a path to it.
-        value.includes('PRIVATE KEY') ? value : readFile(value, 'utf8'),
-    );
+    let privateKey = await readSecret(ssh.privateKey, `ssh private key of ${this.hostName}`);
+    // A file secret holds the key itself; an environment variable may hold the key or its path.
+    if ('env' in ssh.privateKey && privateKey.startsWith('/') && !privateKey.includes('PRIVATE KEY')) {
+      privateKey = await readFile(privateKey, 'utf8');
+    }
     const passphrase = ssh.passphrase
       ? await readSecret(ssh.passphrase, `ssh key passphrase of ${this.hostName}`)
       : undefined;
@@ -251,27 +251,31 @@ export class SshSession {
   /** Run a fixed command; resolves with its stdout. */
   async exec(command: string): Promise<string> {
     const client = await this.connection();
-    return new Promise((resolve, reject) => {
-      client.exec(command, (error, stream) => {
-        if (error) {
-          reject(new VirshConnectionError(`cannot run a command on ${this.hostName}: ${error.message}`));
-          return;
-        }
-        let out = '';
-        let err = '';
-        stream.setEncoding('utf8');
-        stream.on('data', (chunk: string) => {
-          out += chunk;
+    return withTimeout<string>(
+      this.ssh.timeoutSeconds * 1000,
+      `'${command}' on ${this.hostName}`,
+      (resolve, reject) => {
+        client.exec(command, (error, stream) => {
+          if (error) {
+            reject(new VirshConnectionError(`cannot run a command on ${this.hostName}: ${error.message}`));
+            return;
+          }
+          let out = '';
+          let err = '';
+          stream.setEncoding('utf8');
+          stream.on('data', (chunk: string) => {
+            out += chunk;
+          });
+          stream.stderr.on('data', (chunk: Buffer) => {
+            err += chunk.toString('utf8');
+          });
+          stream.on('close', (code: number | null) => {
+            if (code === 0) resolve(out);
+            else reject(new Error(`'${command}' on ${this.hostName} exited with ${code}: ${err.trim()}`));
+          });
         });
-        stream.stderr.on('data', (chunk: Buffer) => {
-          err += chunk.toString('utf8');
-        });
-        stream.on('close', (code: number | null) => {
-          if (code === 0) resolve(out);
-          else reject(new Error(`'${command}' on ${this.hostName} exited with ${code}: ${err.trim()}`));
-        });
-      });
-    });
+      },
+    );
   }
 
   /** A virsh process on an exec channel. */
@@ -347,12 +351,15 @@ export class SshSession {
     const dir = `/tmp/virtbot-${randomBytes(12).toString('hex')}`;
     const file = `${dir}/object.xml`;
     const call = (what: string, op: (cb: (error: Error | null | undefined) => void) => void) =>
-      new Promise<void>((resolve, reject) =>
-        op((error) =>
-          error
-            ? reject(new VirshConnectionError(`SFTP ${what} on ${this.hostName}: ${error.message}`))
-            : resolve(),
-        ),
+      withTimeout<void>(
+        this.ssh.timeoutSeconds * 1000,
+        `SFTP ${what} on ${this.hostName}`,
+        (resolve, reject) =>
+          op((error) =>
+            error
+              ? reject(new VirshConnectionError(`SFTP ${what} on ${this.hostName}: ${error.message}`))
+              : resolve(),
+          ),
       );
     // mkdir fails if the name exists: nobody can have prepared the directory for us.
     await call('mkdir', (cb) => sftp.mkdir(dir, { mode: 0o700 }, cb));
@@ -377,6 +384,30 @@ export class SshSession {
     this.client = null;
     client?.end();
   }
+}
+
+/** A promise that fails with VirshConnectionError when it has not settled within `ms`. */
+function withTimeout<T>(
+  ms: number,
+  what: string,
+  executor: (resolve: (value: T) => void, reject: (error: Error) => void) => void,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new VirshConnectionError(`${what} timed out after ${Math.round(ms / 1000)} s`)),
+      ms,
+    );
+    executor(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }
 
 export class SshBackend implements HostBackend {

@@ -19,6 +19,7 @@ import { HostSchema, TemplateSchema } from '../../src/config/sections/hosts.js';
 import { HostRegistry } from '../../src/libvirt/hosts.js';
 import { SshBackend } from '../../src/libvirt/ssh.js';
 import { VirshConnectionError } from '../../src/libvirt/virsh-shell.js';
+import { parseXml } from '../../src/libvirt/xml.js';
 import { makeRunner } from '../libvirt/run-command.js';
 
 const ENV_FILE = process.env['VIRTBOT_E2E_ENV'] ?? '/var/lib/virtbot-e2e/env.json';
@@ -132,6 +133,12 @@ describe.skipIf(!env)(`libvirt over SSH (${ENV_FILE})`, () => {
     expect(xml).toMatch(/<model type='virtio'\/>/);
     expect(xml).toMatch(/<acpi\/>/);
 
+    // virtbot's XML round trip is exact on QEMU too: define(build(parse(dumpxml))) changes nothing
+    const hv = hosts.get('e2e');
+    const inactive = await hv.dumpXml(name, { inactive: true });
+    await hv.define(parseXml(inactive));
+    expect(await dumpxml(name, true)).toBe(inactive);
+
     // start
     expect((await say(`vm start ${name}`)).reply).toBe(`started ${name}`);
     expect((await virsh('domstate', name)).trim()).toBe('running');
@@ -226,6 +233,27 @@ describe.skipIf(!env)(`libvirt over SSH (${ENV_FILE})`, () => {
       const again = await backend.shell.run('uri');
       expect(again.stdout.trim()).toBe(env!.uri);
       expect(backend.session.connects).toBe(2);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test('hostile strings reach the remote virsh as literal arguments', async () => {
+    const backend = new SshBackend(sshHost());
+    try {
+      for (const text of [
+        'a; destroy x',
+        "it's",
+        '"q"',
+        '$(id)',
+        '`id`',
+        'back\\slash',
+        '#c',
+        '<x>&amp;</x>',
+        'x'.repeat(5000),
+      ]) {
+        expect((await backend.shell.run('echo', [text])).stdout).toBe(text);
+      }
     } finally {
       await backend.close();
     }
