@@ -10,7 +10,7 @@ import {
   type CommandResult,
 } from '../src/command/spec.js';
 import { formatKiB } from '../src/grammar/types.js';
-import { type Hypervisor, isNotFound } from '../src/libvirt/hypervisor.js';
+import type { Hypervisor } from '../src/libvirt/hypervisor.js';
 import { MetadataError } from '../src/libvirt/metadata.js';
 import { VirshArgError } from '../src/libvirt/virsh-quote.js';
 import { VirshConnectionError, VirshError } from '../src/libvirt/virsh-shell.js';
@@ -85,21 +85,25 @@ export function hostOf(ctx: CommandContext, args: Args): Hypervisor {
 export async function locate(ctx: CommandContext, args: Args, vm: string): Promise<Hypervisor> {
   const named = str(args, 'host');
   const candidates = named !== undefined ? [named] : ctx.hosts.names();
+  const unreachable: string[] = [];
   for (const name of candidates) {
     const hv = ctx.hosts.get(name);
-    const found = await guarded(`looking up VM '${vm}' on ${name}`, () => hv.exists(vm));
-    if (found) return hv;
+    try {
+      if (await hv.exists(vm)) return hv;
+    } catch (error) {
+      // One unreachable host does not hide the VM on another; alone, it is the answer.
+      if (candidates.length === 1) userError(error, `looking up VM '${vm}' on ${name}`);
+      unreachable.push(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
-  throw new CommandError(
+  const where =
     named !== undefined
-      ? `no VM '${vm}' on host ${named}`
-      : `no VM '${vm}' on ${candidates.length === 1 ? `host ${candidates[0]}` : `any host (${candidates.join(', ')})`}`,
-  );
-}
-
-export function notFoundAsCommandError(error: unknown, message: string): never {
-  if (isNotFound(error)) throw new CommandError(message);
-  userError(error, message);
+      ? `host ${named}`
+      : candidates.length === 1
+        ? `host ${candidates[0]}`
+        : `any host (${candidates.join(', ')})`;
+  const also = unreachable.length > 0 ? `; could not ask ${unreachable.join('; ')}` : '';
+  throw new CommandError(`no VM '${vm}' on ${where}${also}`);
 }
 
 export function result(

@@ -1,7 +1,18 @@
 /** `vm …`: list, inspect and operate libvirt domains. */
 import type { CommandGroup, CommandSpec } from '../src/command/spec.js';
 import { describeDisk, describeNic } from '../src/libvirt/domain.js';
-import { formatKiB, guarded, HOST_ARG, locate, plural, result, str, VM_ARG, VM_TARGET } from './vm-common.js';
+import {
+  formatKiB,
+  guarded,
+  HOST_ARG,
+  locate,
+  plural,
+  result,
+  str,
+  userError,
+  VM_ARG,
+  VM_TARGET,
+} from './vm-common.js';
 import { lifecycleCommands } from './vm-create.js';
 import { cdromCommands, diskCommands } from './vm-disk.js';
 import { nicCommands } from './vm-nic.js';
@@ -20,17 +31,25 @@ const list: CommandSpec = {
     const named = str(args, 'host');
     const hosts = named !== undefined ? [named] : ctx.hosts.names();
     const rows: { host: string; name: string; state: string; vcpus: number; memoryKiB: number }[] = [];
+    const failed: string[] = [];
     for (const host of hosts) {
       const hv = ctx.hosts.get(host);
-      const domains = await guarded(`listing VMs on ${host}`, () => hv.listDomains());
-      for (const d of domains)
-        rows.push({ host, name: d.name, state: d.state, vcpus: d.vcpus, memoryKiB: d.memoryKiB });
+      try {
+        for (const d of await hv.listDomains()) {
+          rows.push({ host, name: d.name, state: d.state, vcpus: d.vcpus, memoryKiB: d.memoryKiB });
+        }
+      } catch (error) {
+        // One unreachable host does not hide the others; alone, its failure is the answer.
+        if (hosts.length === 1) userError(error, `listing VMs on ${host}`);
+        failed.push(`${host} (${error instanceof Error ? error.message : String(error)})`);
+      }
     }
     const brief = (r: (typeof rows)[number]) =>
       `${r.name} (${r.state}, ${plural(r.vcpus, 'vCPU')}, ${formatKiB(r.memoryKiB)})`;
     const where = hosts.length === 1 ? `on ${hosts[0]}` : `on ${plural(hosts.length, 'host')}`;
     let reply = `${plural(rows.length, 'VM')} ${where}`;
     if (rows.length > 0 && rows.length <= 5) reply += `: ${rows.map(brief).join(', ')}`;
+    if (failed.length > 0) reply += `; not reachable: ${failed.join(', ')}`;
     const lines = rows.map(
       (r) =>
         `${r.name} — host ${r.host}, ${r.state}, ${plural(r.vcpus, 'vCPU')}, ${formatKiB(r.memoryKiB)} memory`,

@@ -302,7 +302,9 @@ export class SshSession {
           ),
         );
         stream.on('error', (e: Error) => closed(`failed (${e.message})`));
-        client.once('close', () => closed('lost its SSH connection'));
+        const lost = () => closed('lost its SSH connection');
+        client.once('close', lost);
+        stream.once('close', () => client.removeListener('close', lost));
         stream.setEncoding('utf8');
         stream.stderr.setEncoding('utf8');
         resolve({

@@ -279,3 +279,27 @@ describe('life cycle', () => {
     }
   });
 });
+
+describe('several hosts', () => {
+  test('an unreachable host does not hide the VMs of the others', async () => {
+    const two = new HostRegistry({
+      hosts: [
+        { name: 'down', uri: 'qemu+tcp://127.0.0.1:1/system' },
+        { name: 'test', uri: 'test:///default' },
+      ],
+    });
+    try {
+      const run2 = makeRunner(two, [vm]);
+      const listed = await run2('vm list');
+      expect(listed.reply).toMatch(/^1 VM on 2 hosts: test \(running, 2 vCPUs, 2G\); not reachable: down \(/);
+      expect(listed.lines).toEqual(['test — host test, running, 2 vCPUs, 2G memory']);
+      expect((await run2('vm info test')).host).toBe('test');
+      await expect(run2('vm info nope')).rejects.toThrow(
+        /no VM 'nope' on any host \(down, test\); could not ask down: /,
+      );
+      await expect(run2('vm list host=down')).rejects.toThrow(/listing VMs on down failed: /);
+    } finally {
+      await two.close();
+    }
+  });
+});
