@@ -14,6 +14,9 @@ POOL=virtbot-e2e
 POOL_DIR="$STATE/pool"
 NETWORK=virtbot-e2e
 BRIDGE=vbe2e0
+NETWORK2=virtbot-e2e2
+BRIDGE2=vbe2e1
+ISO="$STATE/iso/e2e.iso"
 # Accounts the suite grants access to a VM (they must exist on the host).
 GRANT_USERS=(vbe2e-alice vbe2e-bob)
 GRANT_GROUP=vbe2e-ops
@@ -119,23 +122,28 @@ if ! grep -q 'State:.*running' <<<"$pool_info"; then
   virsh -c qemu:///system pool-start "$POOL" >/dev/null
 fi
 
-# An isolated bridge network without IP: no dnsmasq, no firewall rules, works in containers.
-if ! virsh -c qemu:///system net-info "$NETWORK" >/dev/null 2>&1; then
-  netxml=$(mktemp)
-  cat >"$netxml" <<EOF
-<network>
-  <name>$NETWORK</name>
-  <bridge name='$BRIDGE' stp='off' delay='0'/>
-</network>
-EOF
-  virsh -c qemu:///system net-define "$netxml" >/dev/null
-  rm -f "$netxml"
-fi
-virsh -c qemu:///system net-autostart "$NETWORK" >/dev/null 2>&1 || true
-net_info=$(virsh -c qemu:///system net-info "$NETWORK")
-if ! grep -Eq 'Active:[[:space:]]+yes' <<<"$net_info"; then
-  virsh -c qemu:///system net-start "$NETWORK" >/dev/null
-fi
+# Isolated bridge networks without IP: no dnsmasq, no firewall rules, work in containers.
+ensure_network() { # name bridge
+  if ! virsh -c qemu:///system net-info "$1" >/dev/null 2>&1; then
+    netxml=$(mktemp)
+    printf "<network>\n  <name>%s</name>\n  <bridge name='%s' stp='off' delay='0'/>\n</network>\n" "$1" "$2" >"$netxml"
+    virsh -c qemu:///system net-define "$netxml" >/dev/null
+    rm -f "$netxml"
+  fi
+  virsh -c qemu:///system net-autostart "$1" >/dev/null 2>&1 || true
+  local info
+  info=$(virsh -c qemu:///system net-info "$1")
+  if ! grep -Eq 'Active:[[:space:]]+yes' <<<"$info"; then
+    virsh -c qemu:///system net-start "$1" >/dev/null
+  fi
+}
+ensure_network "$NETWORK" "$BRIDGE"
+ensure_network "$NETWORK2" "$BRIDGE2"
+
+# A small "ISO" (any file is a medium to QEMU) for the CD-ROM tests.
+install -d -m 0755 "$(dirname "$ISO")"
+[ -f "$ISO" ] || truncate -s 1M "$ISO"
+chmod 0644 "$ISO"
 
 # ---------------------------------------------------------------- sshd on 127.0.0.1
 mkdir -p "$STATE" /run/sshd
@@ -195,6 +203,8 @@ cat >"$STATE/env.json" <<EOF
   },
   "pool": "$POOL",
   "network": "$NETWORK",
+  "network2": "$NETWORK2",
+  "iso": "$ISO",
   "grantUsers": ["${GRANT_USERS[0]}", "${GRANT_USERS[1]}"],
   "grantGroup": "$GRANT_GROUP"
 }

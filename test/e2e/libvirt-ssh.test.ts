@@ -38,6 +38,8 @@ interface E2eEnv {
   };
   pool: string;
   network: string;
+  network2: string;
+  iso: string;
   grantUsers: string[];
   grantGroup: string;
 }
@@ -78,8 +80,13 @@ function sshHost(overrides: Record<string, unknown> = {}) {
   });
 }
 
-describe.skipIf(!env)(`libvirt over SSH (${ENV_FILE})`, () => {
+const TITLE = env
+  ? `libvirt over SSH (${ENV_FILE})`
+  : `libvirt over SSH — skipped: ${ENV_FILE} not found, run 'sudo scripts/setup-libvirt.sh'`;
+
+describe.skipIf(!env)(TITLE, () => {
   const name = `vbe2e-${process.pid}-${Date.now().toString(36)}`;
+  const name2 = `${name}-b`;
   let hosts: HostRegistry;
   let say: ReturnType<typeof makeRunner>;
 
@@ -106,10 +113,12 @@ describe.skipIf(!env)(`libvirt over SSH (${ENV_FILE})`, () => {
   afterAll(async () => {
     await hosts?.close();
     // Leave nothing behind, whatever happened.
-    await virsh('destroy', name).catch(() => undefined);
-    await virsh('undefine', name).catch(() => undefined);
-    for (const vol of [`${name}-disk0.qcow2`, `${name}-vdb.qcow2`]) {
-      await virsh('vol-delete', '--pool', env!.pool, vol).catch(() => undefined);
+    for (const vmName of [name, name2]) {
+      await virsh('destroy', vmName).catch(() => undefined);
+      await virsh('undefine', vmName).catch(() => undefined);
+      for (const vol of ['disk0', 'vdb', 'hdb']) {
+        await virsh('vol-delete', '--pool', env!.pool, `${vmName}-${vol}.qcow2`).catch(() => undefined);
+      }
     }
   });
 
@@ -219,6 +228,58 @@ describe.skipIf(!env)(`libvirt over SSH (${ENV_FILE})`, () => {
     expect(deleted.reply).toContain('removed');
     await expect(virsh('dominfo', name)).rejects.toThrow();
     expect(await virsh('vol-list', env!.pool)).not.toContain(name);
+  }, 180_000);
+
+  test('CPU, CD-ROM, NIC update, disk removal, reboot and accounts on QEMU', async () => {
+    await say(`vm create ${name2} template=tiny-debian`);
+    // off: the maximum vCPUs can be raised; a CD-ROM drive and an IDE disk can be added
+    expect((await say(`vm cpu set ${name2} 2`)).reply).toBe(
+      `${name2} now has 2 vCPUs (was 1, maximum raised to 2), in config`,
+    );
+    expect(await dumpxml(name2, true)).toMatch(/<vcpu placement='static'>2<\/vcpu>/);
+    expect((await say(`vm cdrom insert ${name2} iso=${env!.iso}`)).reply).toBe(
+      `added CD-ROM hda (ide) with ${env!.iso} to ${name2}, in config`,
+    );
+    expect((await say(`vm disk add ${name2} size=16M bus=ide`)).reply).toContain('added disk hdb (16M, ide');
+    expect((await say(`vm disk remove ${name2} hdb delete=yes`)).reply).toBe(
+      `removed disk hdb from ${name2}, in config, deleted /var/lib/virtbot-e2e/pool/${name2}-hdb.qcow2`,
+    );
+    expect(await dumpxml(name2, true)).not.toContain("dev='hdb'");
+    expect(await virsh('vol-list', env!.pool)).not.toContain(`${name2}-hdb`);
+
+    // running: media change, NIC moved to another network, model change refused
+    await say(`vm start ${name2}`);
+    expect((await say(`vm cdrom eject ${name2}`)).reply).toBe(
+      `ejected ${env!.iso} from ${name2}'s CD-ROM hda, live and in config`,
+    );
+    expect(await dumpxml(name2)).not.toContain(env!.iso);
+    expect((await say(`vm cdrom insert ${name2} iso=${env!.iso}`)).reply).toContain('live and in config');
+    expect(await dumpxml(name2)).toContain(`<source file='${env!.iso}'`);
+    const mac = /<mac address='([0-9a-f:]+)'\/>/.exec(await dumpxml(name2))![1]!;
+    expect((await say(`vm nic update ${name2} ${mac} network=${env!.network2}`)).reply).toBe(
+      `NIC ${mac} of ${name2} now on network ${env!.network2}, live and in config`,
+    );
+    for (const inactive of [false, true]) {
+      expect(await dumpxml(name2, inactive)).toMatch(new RegExp(`<source network='${env!.network2}'`));
+    }
+    await expect(say(`vm nic update ${name2} ${mac} model=e1000`)).rejects.toThrow('can only change while');
+    expect((await say(`vm list host=e2e`)).lines).toContain(
+      `${name2} — host e2e, running, 2 vCPUs, 128M memory`,
+    );
+    expect((await say(`vm reboot ${name2}`)).reply).toBe(`asked ${name2} to reboot`);
+    expect((await say(`vm shutdown ${name2}`)).reply).toContain(`asked ${name2} to shut down`);
+
+    // the host's accounts, without system accounts
+    const users = await say('host users list');
+    expect(users.lines).toEqual(expect.arrayContaining([...env!.grantUsers, 'virtbot-e2e']));
+    expect(users.lines).not.toContain('root');
+    expect((await say('host groups list')).lines).toContain(env!.grantGroup);
+    expect((await say(`vm groups list ${name2}`)).reply).toBe(`${name2} has no groups`);
+
+    expect((await say(`vm delete ${name2} disks=remove`)).reply).toMatch(
+      /^deleted .* \(forced off first\); removed /,
+    );
+    await expect(virsh('dominfo', name2)).rejects.toThrow();
   }, 180_000);
 
   test('a connection dropped mid-command fails that command, then the session reconnects', async () => {
