@@ -1,5 +1,6 @@
 import { CommandError, type CommandGroup, permissionOf } from '../src/command/spec.js';
 import { commandHelp, listing } from '../src/command/usage.js';
+import { showToken } from '../src/grammar/show.js';
 import { closest } from '../src/grammar/suggest.js';
 
 export const group: CommandGroup = {
@@ -37,11 +38,17 @@ export const group: CommandGroup = {
           return { reply: first!, lines: rest };
         }
         if (registry.group(path[0]!)) {
-          throw new CommandError(`no command '${topic.join(' ')}' (try 'help ${path[0]}')`, 'invalid');
+          throw new CommandError(
+            `no command ${showToken(topic.join(' '))} (try 'help ${path[0]}')`,
+            'invalid',
+          );
         }
-        const guess = closest(topic[0]!, registry.allGroups().map((g) => g.name));
+        const guess = closest(
+          topic[0]!,
+          registry.allGroups().map((g) => g.name),
+        );
         throw new CommandError(
-          `no command '${topic.join(' ')}'${guess ? ` — did you mean '${guess}'?` : ''} (try 'help')`,
+          `no command ${showToken(topic.join(' '))}${guess ? ` — did you mean '${guess}'?` : ''} (try 'help')`,
           'invalid',
         );
       },

@@ -8,6 +8,7 @@ import { allGroups } from '../commands/index.js';
 import { AuditLog } from './audit/log.js';
 import { type Authorizer, RoleAuthorizer } from './auth/authorizer.js';
 import { Confirmations } from './auth/confirmations.js';
+import { hostRegistryVmAccess } from './auth/vm-access.js';
 import { CommandRegistry } from './command/registry.js';
 import type { CommandGroup } from './command/spec.js';
 import type { Config } from './config/schema.js';
@@ -16,6 +17,9 @@ import type { HostRegistry } from './libvirt/hosts.js';
 import type { MeetingService } from './meeting/service.js';
 import type { PipelineDeps } from './pipeline/deps.js';
 import { createPipeline, type Handler } from './pipeline/pipeline.js';
+import { recordLapses } from './pipeline/stages/confirm.js';
+
+const LAPSE_SWEEP_MS = 10_000;
 
 export interface BotParts {
   config: Config;
@@ -36,6 +40,7 @@ export class Bot {
   readonly logger: Logger;
   readonly confirmations: Confirmations;
   private readonly meetings: MeetingService | undefined;
+  private readonly lapseTimer: NodeJS.Timeout;
 
   constructor(parts: BotParts) {
     const now = parts.now ?? (() => new Date());
@@ -51,7 +56,8 @@ export class Bot {
       now,
     });
     this.confirmations = new Confirmations(parts.config.confirm.timeoutSeconds, () => now().getTime());
-    const authorizer = parts.authorizer ?? new RoleAuthorizer(parts.config);
+    const authorizer =
+      parts.authorizer ?? new RoleAuthorizer(parts.config, { vmAccess: hostRegistryVmAccess(parts.hosts) });
     const services: Record<string, unknown> = {
       authorizer,
       confirmations: this.confirmations,
@@ -79,9 +85,17 @@ export class Bot {
       }),
     };
     this.handle = createPipeline(deps);
+    // Lapsed confirmation codes are recorded even when nobody speaks again.
+    this.lapseTimer = setInterval(() => {
+      recordLapses(deps).catch((error: unknown) =>
+        this.logger.warn({ err: error }, 'recording lapses failed'),
+      );
+    }, LAPSE_SWEEP_MS);
+    this.lapseTimer.unref();
   }
 
   async close(): Promise<void> {
+    clearInterval(this.lapseTimer);
     await Promise.allSettled([this.hosts.close(), this.meetings?.close(), this.audit.close()]);
     this.logger.flush?.();
   }

@@ -3,6 +3,7 @@
  * positional takes the rest), named ones as key=value or --flag. Every error quotes the bad token
  * and ends with the usage line.
  */
+import { showToken } from '../grammar/show.js';
 import { didYouMean } from '../grammar/suggest.js';
 import type { Token } from '../grammar/tokenize.js';
 import { ArgError, type ValidationContext, validateValue } from '../grammar/types.js';
@@ -49,7 +50,7 @@ export function parseArgs(spec: CommandSpec, tokens: Token[], ctx: ValidationCon
       continue;
     }
     const arg = positionals[position];
-    if (!arg) fail(`unexpected '${token.raw.length > 60 ? `${token.raw.slice(0, 57)}...` : token.raw}'`);
+    if (!arg) fail(`unexpected ${showToken(token.raw)}`);
     raw.set(arg!.name, [...(raw.get(arg!.name) ?? []), token.value]);
     if (!isRest(arg!)) position++;
   }

@@ -2,6 +2,7 @@
  * All declared commands, indexed for longest-match resolution of multi-word paths
  * (`vm nic add` before `vm nic`), with per-group word aliases (`vm iface` = `vm nic`).
  */
+import { showToken } from '../grammar/show.js';
 import { closest } from '../grammar/suggest.js';
 import type { Token } from '../grammar/tokenize.js';
 import type { CommandGroup, CommandSpec } from './spec.js';
@@ -113,13 +114,13 @@ export class CommandRegistry {
       if (next !== undefined) {
         const guess = closest(next, choices);
         const suggestion = guess ? ` — did you mean '${[...prefix, guess].join(' ')}'?` : '';
-        return `unknown command '${[...prefix, next].join(' ')}'${suggestion} (try 'help ${prefix.join(' ')}')`;
+        return `unknown command ${showToken([...prefix, next].join(' '))}${suggestion} (try 'help ${prefix.join(' ')}')`;
       }
       return `'${prefix.join(' ')}' needs a subcommand: ${choices.join(', ')} (try 'help ${prefix.join(' ')}')`;
     }
     const first = typed[0]!;
     const guess = closest(first, this.groups.keys());
     const suggestion = guess ? ` — did you mean '${guess}'?` : '';
-    return `unknown command '${first}'${suggestion} (try 'help')`;
+    return `unknown command ${showToken(first)}${suggestion} (try 'help')`;
   }
 }

@@ -4,6 +4,7 @@
  * defence: nothing that fails them ever reaches a backend.
  */
 import type { ArgSpec, ArgType, ArgValue } from '../command/spec.js';
+import { showToken } from './show.js';
 import { didYouMean } from './suggest.js';
 
 export class ArgError extends Error {
@@ -28,10 +29,7 @@ const MAC = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i;
 const SIZE = /^(\d+(?:\.\d+)?)([kmgtp]?)(i?b)?$/i;
 const MAX_TEXT = 2000;
 
-function quote(text: string): string {
-  const shown = text.length > 60 ? `${text.slice(0, 57)}...` : text;
-  return `'${shown.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g, '?')}'`;
-}
+const quote = (text: string) => showToken(text);
 
 function checkName(kind: string, text: string, pattern: RegExp, rule: string): string {
   if (!pattern.test(text)) throw new ArgError(`${quote(text)} is not a valid ${kind}: ${rule}`);

@@ -93,11 +93,8 @@ describe('injection', () => {
     },
   );
 
-  // KNOWN GAP (not in the auth layer): src/command/parse-args.ts ("unexpected '…'") and
-  // src/command/registry.ts ("unknown command '…'") echo the raw token, so IRC control codes
-  // (\u0001 CTCP, \u0003 colours) and bidi overrides can appear in replies. Remove `.fails` once
-  // both quote tokens the way src/grammar/types.ts does.
-  it.fails('never echoes control or bidi characters, or a whole 10 000-character word, in a reply', async () => {
+  // Errors quote the bad token (src/grammar/show.ts) with controls, colour codes and bidi masked.
+  it('never echoes control or bidi characters, or a whole 10 000-character word, in a reply', async () => {
     const echoed: string[] = [];
     for (const [, build] of SLOTS) {
       for (const h of HOSTILE.filter((v) => UNSAFE_IN_REPLY.test(v))) {
