@@ -146,17 +146,14 @@ describe.skipIf(missing.length > 0)('IRC transport on ngircd' + skipReason, () =
     bot.on('disconnected', onDisconnect);
     reply = (msg) => (msg.addressed ? [{ text: `reply ${msg.text}`, kind: 'reply' }] : []);
     const from = bob.received.length;
-    const start = performance.now();
     for (let i = 0; i < 50; i++) bob.say(CHANNEL, `!n${i}`);
     const got = await bob.waitFor((r) => r.target === CHANNEL && r.text.startsWith('reply n'), {
       from,
       count: 50,
       ms: 10_000,
     });
-    const elapsed = performance.now() - start;
     expect(got.map((r) => r.text)).toEqual(Array.from({ length: 50 }, (_, i) => `reply n${i}`));
-    // burst 5, then 100 lines/s: at least 45 lines had to wait for tokens (~450 ms).
-    expect(elapsed).toBeGreaterThan(400);
+    // The pacing itself is tested with a fake clock in units.test.ts; tests never assert on timings.
     expect(disconnected).toBe(false);
     expect(bot.connected).toBe(true);
     bot.off('disconnected', onDisconnect);
