@@ -11,262 +11,269 @@ import {
   VirshError,
   VirshShell,
 } from '../../src/libvirt/virsh-shell.js';
+import { NO_VIRSH, NO_VIRSH_REASON } from './have-virsh.js';
 
-const URI = 'test:///default';
-const shells: VirshShell[] = [];
-function shell(spawn: ShellSpawner = localVirshSpawner(URI), timeoutMs?: number): VirshShell {
-  const s = new VirshShell({
-    host: 'test',
-    spawn,
-    startTimeoutMs: 20_000,
-    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-  });
-  shells.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(shells.splice(0).map((s) => s.close()));
-});
-
-/** Wraps a spawner so that tests can see every line sent and intercept writes. */
-function recording(inner: ShellSpawner, onWrite?: (data: string, proc: ShellProcess) => boolean) {
-  const sent: string[] = [];
-  const spawn: ShellSpawner = async () => {
-    const proc = await inner();
-    return {
-      ...proc,
-      write(data: string) {
-        sent.push(data);
-        if (onWrite?.(data, proc) === false) return;
-        proc.write(data);
-      },
-    };
-  };
-  return { sent, spawn };
-}
-
-const HOSTILE = [
-  'a;b',
-  'x; destroy test',
-  'x\ndestroy test',
-  "it's",
-  '"quoted"',
-  '$(touch /tmp/pwned)',
-  '`id`',
-  'back\\slash',
-  '<dom>&amp;</dom>',
-  '#comment',
-  '--all',
-  'tab\there',
-  'a'.repeat(10_000),
-  '',
-  ' ',
-];
-
-/** The characters of a line that virsh's parser sees outside quotes and not escaped by a backslash. */
-function bareCharacters(line: string): string {
-  let out = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (quoted) {
-      if (c === "'") quoted = false;
-    } else if (c === "'") quoted = true;
-    else if (c === '\\') i++;
-    else out += c;
+describe.skipIf(NO_VIRSH)(NO_VIRSH ? `virsh shell — ${NO_VIRSH_REASON}` : 'virsh shell', () => {
+  const URI = 'test:///default';
+  const shells: VirshShell[] = [];
+  function shell(spawn: ShellSpawner = localVirshSpawner(URI), timeoutMs?: number): VirshShell {
+    const s = new VirshShell({
+      host: 'test',
+      spawn,
+      startTimeoutMs: 20_000,
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    });
+    shells.push(s);
+    return s;
   }
-  expect(quoted).toBe(false);
-  return out;
-}
-
-describe('framing', () => {
-  test('stdout and stderr of each command are separated, errors are VirshError', async () => {
-    const s = shell();
-    const list = await s.run('list', [{ option: '--all' }]);
-    expect(list.stdout).toMatch(/^\s*1\s+test\s+running\s*$/);
-    expect(list.stderr).toBe('');
-    const err = await s.run('dominfo', [{ option: '--domain', value: 'nope' }]).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(VirshError);
-    expect((err as VirshError).message).toContain("failed to get domain 'nope'");
-    // The stream is still in step after an error.
-    const xml = await s.run('dumpxml', [{ option: '--domain', value: 'test' }]);
-    expect(xml.stdout.startsWith("<domain type='test'")).toBe(true);
-    expect(xml.stdout.trimEnd().endsWith('</domain>')).toBe(true);
+  afterEach(async () => {
+    await Promise.all(shells.splice(0).map((s) => s.close()));
   });
 
-  test('many concurrent commands are serialized on one process and each gets its own output', async () => {
-    const s = shell();
-    const outs = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => s.run('echo', [`line-${i}`]).then((r) => r.stdout)),
-    );
-    expect(outs).toEqual(Array.from({ length: 50 }, (_, i) => `line-${i}`));
-    expect(s.starts).toBe(1);
-  });
+  /** Wraps a spawner so that tests can see every line sent and intercept writes. */
+  function recording(inner: ShellSpawner, onWrite?: (data: string, proc: ShellProcess) => boolean) {
+    const sent: string[] = [];
+    const spawn: ShellSpawner = async () => {
+      const proc = await inner();
+      return {
+        ...proc,
+        write(data: string) {
+          sent.push(data);
+          if (onWrite?.(data, proc) === false) return;
+          proc.write(data);
+        },
+      };
+    };
+    return { sent, spawn };
+  }
 
-  test('one command costs about a millisecond on a warm shell', async () => {
-    const s = shell();
-    await s.run('uri');
-    const t0 = performance.now();
-    for (let i = 0; i < 100; i++) await s.run('domstate', [{ option: '--domain', value: 'test' }]);
-    expect((performance.now() - t0) / 100).toBeLessThan(20);
-  });
-});
+  const HOSTILE = [
+    'a;b',
+    'x; destroy test',
+    'x\ndestroy test',
+    "it's",
+    '"quoted"',
+    '$(touch /tmp/pwned)',
+    '`id`',
+    'back\\slash',
+    '<dom>&amp;</dom>',
+    '#comment',
+    '--all',
+    'tab\there',
+    'a'.repeat(10_000),
+    '',
+    ' ',
+  ];
 
-describe('quoting for virsh', () => {
-  test('any printable string comes back from virsh echo exactly as sent', async () => {
-    const s = shell();
-    const printable = fc
-      .string({ unit: 'grapheme', minLength: 1, maxLength: 60 })
-      .filter((t) => !/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(t) && !t.startsWith('-'));
-    const specials = fc
-      .array(
-        fc.constantFrom(
-          ';',
-          "'",
-          '"',
-          '\\',
-          '$',
-          '(',
-          ')',
-          '`',
-          '#',
-          ' ',
-          '<',
-          '>',
-          '&',
-          '|',
-          'a',
-          'é',
-          '漢',
-          '\u{1F600}',
-        ),
-        { minLength: 1, maxLength: 30 },
-      )
-      .map((a) => a.join(''))
-      .filter((t) => !t.startsWith('-'));
-    for (const arb of [printable, specials]) {
-      await fc.assert(
-        fc.asyncProperty(arb, async (text) => {
-          const out = await s.run('echo', [text]);
-          expect(out.stdout).toBe(text);
-        }),
-        { numRuns: 150 },
+  /** The characters of a line that virsh's parser sees outside quotes and not escaped by a backslash. */
+  function bareCharacters(line: string): string {
+    let out = '';
+    let quoted = false;
+    for (let i = 0; i < line.length; i++) {
+      const c = line[i]!;
+      if (quoted) {
+        if (c === "'") quoted = false;
+      } else if (c === "'") quoted = true;
+      else if (c === '\\') i++;
+      else out += c;
+    }
+    expect(quoted).toBe(false);
+    return out;
+  }
+
+  describe('framing', () => {
+    test('stdout and stderr of each command are separated, errors are VirshError', async () => {
+      const s = shell();
+      const list = await s.run('list', [{ option: '--all' }]);
+      expect(list.stdout).toMatch(/^\s*1\s+test\s+running\s*$/);
+      expect(list.stderr).toBe('');
+      const err = await s.run('dominfo', [{ option: '--domain', value: 'nope' }]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(VirshError);
+      expect((err as VirshError).message).toContain("failed to get domain 'nope'");
+      // The stream is still in step after an error.
+      const xml = await s.run('dumpxml', [{ option: '--domain', value: 'test' }]);
+      expect(xml.stdout.startsWith("<domain type='test'")).toBe(true);
+      expect(xml.stdout.trimEnd().endsWith('</domain>')).toBe(true);
+    });
+
+    test('many concurrent commands are serialized on one process and each gets its own output', async () => {
+      const s = shell();
+      const outs = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => s.run('echo', [`line-${i}`]).then((r) => r.stdout)),
       );
-    }
-  });
-
-  test('long arguments survive readline (no horizontal scrolling of the echo)', async () => {
-    const s = shell();
-    for (const n of [79, 80, 81, 200, 1000, 8000]) {
-      const text = `${'x'.repeat(n - 1)};`;
-      expect((await s.run('echo', [text])).stdout).toBe(text);
-    }
-  });
-
-  test('hostile strings are refused or quoted, never sent bare', async () => {
-    const { sent, spawn } = recording(localVirshSpawner(URI));
-    const s = shell(spawn);
-    for (const name of HOSTILE) {
-      try {
-        const out = await s.run('echo', [name]);
-        // Accepted: it arrived as one literal argument.
-        expect(out.stdout).toBe(name);
-      } catch (error) {
-        expect(error).toBeInstanceOf(VirshArgError);
-      }
-    }
-    const lines = sent.join('').split('\n');
-    // Outside single-quoted words, what reached virsh is only command and option words.
-    for (const line of lines) expect(bareCharacters(line)).toMatch(/^[a-z -]*$/);
-    expect(sent.join('')).not.toContain('a'.repeat(10_000));
-    // The domain still runs: no injected command was executed.
-    expect((await s.run('domstate', [{ option: '--domain', value: 'test' }])).stdout.trim()).toBe('running');
-  });
-
-  test('control characters and over-long arguments are refused before anything is sent', () => {
-    for (const bad of ['a\nb', 'a\rb', 'a\tb', 'a\u0000b', 'a\u001bb', 'x'.repeat(10_000)]) {
-      expect(() => quoteVirshArg(bad)).toThrow(VirshArgError);
-    }
-    expect(() => virshCommandLine('list; destroy', [])).toThrow(VirshArgError);
-    expect(() => virshCommandLine('list', [{ option: '--all; destroy test' }])).toThrow(VirshArgError);
-    expect(() => virshCommandLine('dominfo', ['--all'])).toThrow(VirshArgError);
-    expect(quoteVirshArg("it's")).toBe(`'it'\\''s'`);
-  });
-
-  test('hostile VM names never reach virsh through the Hypervisor API', async () => {
-    const { sent, spawn } = recording(localVirshSpawner(URI));
-    const backend = new LocalBackend({ host: 'test', uri: URI });
-    // Swap in the recording shell.
-    const hv = new Hypervisor('test', URI, {
-      ...backend,
-      shell: shell(spawn),
-      withTempFile: backend.withTempFile,
-      getent: backend.getent,
-      close: () => backend.close(),
-      kind: 'local',
+      expect(outs).toEqual(Array.from({ length: 50 }, (_, i) => `line-${i}`));
+      expect(s.starts).toBe(1);
     });
-    for (const name of HOSTILE) {
-      expect(() => checkName('vm', name)).toThrow(VirshArgError);
-      await expect(hv.start(name)).rejects.toThrow(VirshArgError);
-      await expect(hv.destroy(name)).rejects.toThrow(VirshArgError);
-      await expect(hv.dumpXml(name)).rejects.toThrow(VirshArgError);
-      await expect(hv.setMemory(name, 1024, { live: false, config: true })).rejects.toThrow(VirshArgError);
-    }
-    expect(sent).toEqual([]);
-    await backend.close();
-  });
-});
 
-describe('failures are reported truthfully', () => {
-  test('a process killed mid-command fails that command, and the next one restarts virsh', async () => {
-    let killNext = false;
-    const { spawn } = recording(localVirshSpawner(URI), (data, proc) => {
-      if (killNext && data.includes('setmem')) {
-        killNext = false;
-        proc.kill();
-        return false;
-      }
-      return true;
+    test('one command costs about a millisecond on a warm shell', async () => {
+      const s = shell();
+      await s.run('uri');
+      const t0 = performance.now();
+      for (let i = 0; i < 100; i++) await s.run('domstate', [{ option: '--domain', value: 'test' }]);
+      expect((performance.now() - t0) / 100).toBeLessThan(20);
     });
-    const s = shell(spawn);
-    await s.run('uri');
-    killNext = true;
-    const err = await s
-      .run('setmem', [
-        { option: '--domain', value: 'test' },
-        { option: '--size', value: '1048576' },
-      ])
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(VirshConnectionError);
-    expect((err as Error).message).toMatch(/outcome unknown/);
-    const after = await s.run('domstate', [{ option: '--domain', value: 'test' }]);
-    expect(after.stdout.trim()).toBe('running');
-    expect(s.starts).toBe(2);
   });
 
-  test('a command that gets no answer times out as failed, and the process is replaced', async () => {
-    let swallow = false;
-    const { spawn } = recording(localVirshSpawner(URI), (data) => !(swallow && data.includes('domstate')));
-    const s = shell(spawn, 400);
-    await s.run('uri');
-    swallow = true;
-    const err = await s.run('domstate', [{ option: '--domain', value: 'test' }]).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(VirshConnectionError);
-    expect((err as Error).message).toMatch(/did not answer .* outcome unknown/);
-    swallow = false;
-    expect((await s.run('domstate', [{ option: '--domain', value: 'test' }])).stdout.trim()).toBe('running');
-    expect(s.starts).toBe(2);
+  describe('quoting for virsh', () => {
+    test('any printable string comes back from virsh echo exactly as sent', async () => {
+      const s = shell();
+      const printable = fc
+        .string({ unit: 'grapheme', minLength: 1, maxLength: 60 })
+        .filter((t) => !/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(t) && !t.startsWith('-'));
+      const specials = fc
+        .array(
+          fc.constantFrom(
+            ';',
+            "'",
+            '"',
+            '\\',
+            '$',
+            '(',
+            ')',
+            '`',
+            '#',
+            ' ',
+            '<',
+            '>',
+            '&',
+            '|',
+            'a',
+            'é',
+            '漢',
+            '\u{1F600}',
+          ),
+          { minLength: 1, maxLength: 30 },
+        )
+        .map((a) => a.join(''))
+        .filter((t) => !t.startsWith('-'));
+      for (const arb of [printable, specials]) {
+        await fc.assert(
+          fc.asyncProperty(arb, async (text) => {
+            const out = await s.run('echo', [text]);
+            expect(out.stdout).toBe(text);
+          }),
+          { numRuns: 150 },
+        );
+      }
+    });
+
+    test('long arguments survive readline (no horizontal scrolling of the echo)', async () => {
+      const s = shell();
+      for (const n of [79, 80, 81, 200, 1000, 8000]) {
+        const text = `${'x'.repeat(n - 1)};`;
+        expect((await s.run('echo', [text])).stdout).toBe(text);
+      }
+    });
+
+    test('hostile strings are refused or quoted, never sent bare', async () => {
+      const { sent, spawn } = recording(localVirshSpawner(URI));
+      const s = shell(spawn);
+      for (const name of HOSTILE) {
+        try {
+          const out = await s.run('echo', [name]);
+          // Accepted: it arrived as one literal argument.
+          expect(out.stdout).toBe(name);
+        } catch (error) {
+          expect(error).toBeInstanceOf(VirshArgError);
+        }
+      }
+      const lines = sent.join('').split('\n');
+      // Outside single-quoted words, what reached virsh is only command and option words.
+      for (const line of lines) expect(bareCharacters(line)).toMatch(/^[a-z -]*$/);
+      expect(sent.join('')).not.toContain('a'.repeat(10_000));
+      // The domain still runs: no injected command was executed.
+      expect((await s.run('domstate', [{ option: '--domain', value: 'test' }])).stdout.trim()).toBe(
+        'running',
+      );
+    });
+
+    test('control characters and over-long arguments are refused before anything is sent', () => {
+      for (const bad of ['a\nb', 'a\rb', 'a\tb', 'a\u0000b', 'a\u001bb', 'x'.repeat(10_000)]) {
+        expect(() => quoteVirshArg(bad)).toThrow(VirshArgError);
+      }
+      expect(() => virshCommandLine('list; destroy', [])).toThrow(VirshArgError);
+      expect(() => virshCommandLine('list', [{ option: '--all; destroy test' }])).toThrow(VirshArgError);
+      expect(() => virshCommandLine('dominfo', ['--all'])).toThrow(VirshArgError);
+      expect(quoteVirshArg("it's")).toBe(`'it'\\''s'`);
+    });
+
+    test('hostile VM names never reach virsh through the Hypervisor API', async () => {
+      const { sent, spawn } = recording(localVirshSpawner(URI));
+      const backend = new LocalBackend({ host: 'test', uri: URI });
+      // Swap in the recording shell.
+      const hv = new Hypervisor('test', URI, {
+        ...backend,
+        shell: shell(spawn),
+        withTempFile: backend.withTempFile,
+        getent: backend.getent,
+        close: () => backend.close(),
+        kind: 'local',
+      });
+      for (const name of HOSTILE) {
+        expect(() => checkName('vm', name)).toThrow(VirshArgError);
+        await expect(hv.start(name)).rejects.toThrow(VirshArgError);
+        await expect(hv.destroy(name)).rejects.toThrow(VirshArgError);
+        await expect(hv.dumpXml(name)).rejects.toThrow(VirshArgError);
+        await expect(hv.setMemory(name, 1024, { live: false, config: true })).rejects.toThrow(VirshArgError);
+      }
+      expect(sent).toEqual([]);
+      await backend.close();
+    });
   });
 
-  test('a virsh that cannot connect is reported, not hung', async () => {
-    const s = shell(localVirshSpawner('qemu+tcp://127.0.0.1:1/system'), 5000);
-    const err = await s.run('list').catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(VirshConnectionError);
-    expect((err as Error).message).toMatch(/cannot/);
-  });
+  describe('failures are reported truthfully', () => {
+    test('a process killed mid-command fails that command, and the next one restarts virsh', async () => {
+      let killNext = false;
+      const { spawn } = recording(localVirshSpawner(URI), (data, proc) => {
+        if (killNext && data.includes('setmem')) {
+          killNext = false;
+          proc.kill();
+          return false;
+        }
+        return true;
+      });
+      const s = shell(spawn);
+      await s.run('uri');
+      killNext = true;
+      const err = await s
+        .run('setmem', [
+          { option: '--domain', value: 'test' },
+          { option: '--size', value: '1048576' },
+        ])
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(VirshConnectionError);
+      expect((err as Error).message).toMatch(/outcome unknown/);
+      const after = await s.run('domstate', [{ option: '--domain', value: 'test' }]);
+      expect(after.stdout.trim()).toBe('running');
+      expect(s.starts).toBe(2);
+    });
 
-  test('a missing virsh binary is a connection error', async () => {
-    const s = shell(localVirshSpawner(URI, '/nonexistent/virsh'));
-    await expect(s.run('list')).rejects.toThrow(VirshConnectionError);
+    test('a command that gets no answer times out as failed, and the process is replaced', async () => {
+      let swallow = false;
+      const { spawn } = recording(localVirshSpawner(URI), (data) => !(swallow && data.includes('domstate')));
+      const s = shell(spawn, 400);
+      await s.run('uri');
+      swallow = true;
+      const err = await s.run('domstate', [{ option: '--domain', value: 'test' }]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(VirshConnectionError);
+      expect((err as Error).message).toMatch(/did not answer .* outcome unknown/);
+      swallow = false;
+      expect((await s.run('domstate', [{ option: '--domain', value: 'test' }])).stdout.trim()).toBe(
+        'running',
+      );
+      expect(s.starts).toBe(2);
+    });
+
+    test('a virsh that cannot connect is reported, not hung', async () => {
+      const s = shell(localVirshSpawner('qemu+tcp://127.0.0.1:1/system'), 5000);
+      const err = await s.run('list').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(VirshConnectionError);
+      expect((err as Error).message).toMatch(/cannot/);
+    });
+
+    test('a missing virsh binary is a connection error', async () => {
+      const s = shell(localVirshSpawner(URI, '/nonexistent/virsh'));
+      await expect(s.run('list')).rejects.toThrow(VirshConnectionError);
+    });
   });
 });

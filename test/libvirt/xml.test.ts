@@ -11,6 +11,7 @@ import {
   withAccess,
 } from '../../src/libvirt/metadata.js';
 import { buildXml, child, el, insertChild, parseXml, path, textEl } from '../../src/libvirt/xml.js';
+import { NO_VIRSH } from './have-virsh.js';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/libvirt');
 const fixture = (name: string) => readFileSync(join(FIXTURES, name), 'utf8');
@@ -150,7 +151,7 @@ describe('reading domains', () => {
   });
 });
 
-describe('libvirt accepts what virtbot builds', () => {
+describe.skipIf(NO_VIRSH)('libvirt accepts what virtbot builds', () => {
   const hosts = new HostRegistry({ hosts: [{ name: 'test', uri: 'test:///default' }] });
   afterAll(() => hosts.close());
 
