@@ -1,7 +1,7 @@
 /** `vm nic list|add|update|remove`: a VM's network interfaces. */
 import { CommandError, type CommandSpec } from '../src/command/spec.js';
 import { type Applied, appliedNote, applyDevice, configEdits, domainState } from '../src/libvirt/changes.js';
-import { chooseNicModel, NIC_MODELS } from '../src/libvirt/choose.js';
+import { chooseDiskBus, chooseNicModel, NIC_MODELS } from '../src/libvirt/choose.js';
 import { describeNic, type NicInfo, nicElement, randomMac } from '../src/libvirt/domain.js';
 import type { Hypervisor } from '../src/libvirt/hypervisor.js';
 import { withDevices } from '../src/libvirt/metadata.js';
@@ -110,8 +110,7 @@ const nicAdd: CommandSpec = {
         // Remember the model chosen for this VM, so later NICs match even after all were removed.
         if (model.reason !== 'named' && view.metadata.nicModel === undefined && state.persistent) {
           const current = await hv.virtbotMetadata(vm);
-          const diskBus =
-            view.metadata.diskBus ?? view.disks.find((d) => d.device === 'disk')?.bus ?? 'virtio';
+          const diskBus = chooseDiskBus(view).value;
           await hv.setVirtbotMetadata(vm, withDevices(current, model.value, diskBus), {
             live: false,
             config: true,

@@ -10,6 +10,10 @@
  *     </virtbot:access>
  *   </virtbot:vm>
  *
+ * For a VM Kimchi made, Kimchi's OS and access list are read when virtbot's element lacks them;
+ * virtbot never writes Kimchi's element: the first change of users or groups copies the list
+ * into virtbot's `<access>`, which is read from then on.
+ *
  * virtbot writes its element with libvirt's own metadata API (`virsh metadata --set`), which
  * replaces only the element of virtbot's namespace; when only the users and groups change,
  * only `<access>` inside it is rebuilt, every other child is kept as read.
