@@ -9,12 +9,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createApp } from './app.js';
-import { demoConfig } from './config/demo.js';
-import { loadConfigFile } from './config/load.js';
 import type { Config } from './config/schema.js';
-import { runConsole } from './transports/console.js';
-import { parseTranscript, runTranscript, TranscriptSyntaxError } from './transports/transcript.js';
+
+// Each subcommand imports what it needs when it runs: `replay` and `docs` must not pay for
+// libvirt, the pipeline or the chat libraries at start-up.
+const app = () => import('./app.js');
 
 const USAGE = `usage:
   virtbot console [--as NAME] [--config FILE]     talk to virtbot in this terminal
@@ -32,7 +31,11 @@ async function configFor(
   file: string | undefined,
   dataDir?: string,
 ): Promise<{ config: Config; demo: boolean }> {
-  if (file === undefined) return { config: demoConfig(dataDir), demo: true };
+  if (file === undefined) {
+    const { demoConfig } = await import('./config/demo.js');
+    return { config: demoConfig(dataDir), demo: true };
+  }
+  const { loadConfigFile } = await import('./config/load.js');
   const config = await loadConfigFile(file);
   if (dataDir !== undefined) config.bot.dataDir = dataDir;
   return { config, demo: false };
@@ -58,6 +61,7 @@ async function consoleCommand(argv: string[]): Promise<number> {
   const { config, demo } = await configFor(values.config);
   refuseRoot(values['allow-root'] === true, demo);
   const nick = values.as ?? userInfo().username;
+  const [{ createApp }, { runConsole }] = await Promise.all([app(), import('./transports/console.js')]);
   const bot = await createApp(config);
   try {
     if (process.stdin.isTTY) {
@@ -83,6 +87,10 @@ async function testCommand(argv: string[]): Promise<number> {
     allowPositionals: true,
   });
   if (positionals.length === 0) throw new UsageFailure('virtbot test needs at least one FILE.chat');
+  const [{ createApp }, { parseTranscript, runTranscript, TranscriptSyntaxError }] = await Promise.all([
+    app(),
+    import('./transports/transcript.js'),
+  ]);
   let failed = 0;
   let passed = 0;
   for (const file of positionals) {
