@@ -20,13 +20,14 @@ fi
 
 echo "== npm ci"
 npm ci --no-audit --no-fund
+status=0
 echo "== lint"
-npx biome check .
+# A lint error fails the run, but the tests still run so that one report shows everything.
+npx biome check . || { status=1; echo "lint: FAILED"; }
 echo "== build"
 npm run build
 
 echo "== tests"
-status=0
 npx vitest run --reporter=default --reporter=json --outputFile=.vitest-results.json || status=$?
 node scripts/test-summary.mjs .vitest-results.json || status=1
 exit "$status"

@@ -106,7 +106,8 @@ describe.skipIf(missing.length > 0)(`virtbot run: IRC and Discord side by side${
 
   test('Discord: slash commands are generated from the declarations and a mapped user is identified', async () => {
     const put = discord.requests.find((r) => r.method === 'PUT' && r.path.includes('/commands'));
-    const names = (put?.body as { name: string }[]).map((c) => c.name);
+    expect(put).toBeDefined();
+    const names = (put!.body as { name: string }[]).map((c) => c.name);
     expect(names).toEqual(expect.arrayContaining(['vm', 'host', 'help', 'meeting']));
 
     const from = discord.requests.length;
