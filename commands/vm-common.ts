@@ -10,6 +10,7 @@ import {
   type CommandResult,
 } from '../src/command/spec.js';
 import { formatKiB } from '../src/grammar/types.js';
+import { doneOrChecked } from '../src/libvirt/changes.js';
 import type { Hypervisor } from '../src/libvirt/hypervisor.js';
 import { MetadataError } from '../src/libvirt/metadata.js';
 import { VirshArgError } from '../src/libvirt/virsh-quote.js';
@@ -62,6 +63,16 @@ export function userError(error: unknown, what: string): never {
     throw new CommandError(error.message, 'invalid');
   if (error instanceof XmlError) throw new CommandError(`${what} failed: ${error.message}`);
   throw error;
+}
+
+/** A change checked after a dropped connection gets a note in the reply (see changes.doneOrChecked). */
+export async function doneOrCheckedNote(
+  change: () => Promise<unknown>,
+  check: () => Promise<boolean>,
+): Promise<string> {
+  return (await doneOrChecked(change, check))
+    ? ' (the connection dropped mid-way; checked afterwards: done)'
+    : '';
 }
 
 /** Run `fn`, reporting libvirt failures as `what failed: …`. */

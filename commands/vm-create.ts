@@ -6,6 +6,7 @@ import type { Hypervisor } from '../src/libvirt/hypervisor.js';
 import { buildDomain, domainTypeFor, templateSizes } from '../src/libvirt/template.js';
 import { path } from '../src/libvirt/xml.js';
 import {
+  doneOrCheckedNote,
   formatKiB,
   guarded,
   HOST_ARG,
@@ -61,8 +62,11 @@ function powerCommand(
           const { running } = await domainState(hv, vm);
           if (word === 'start') {
             if (running) throw new CommandError(`${vm} is already running`);
-            await hv.start(vm);
-            return result(hv, vm, `started ${vm}`, `Start guest '${vm}'`);
+            const note = await doneOrCheckedNote(
+              () => hv.start(vm),
+              async () => (await domainState(hv, vm)).running,
+            );
+            return result(hv, vm, `started ${vm}${note}`, `Start guest '${vm}'`);
           }
           if (!running) throw new CommandError(`${vm} is not running`);
           if (word === 'shutdown') {
@@ -78,8 +82,11 @@ function powerCommand(
             await hv.reboot(vm);
             return result(hv, vm, `asked ${vm} to reboot`, `Reboot guest '${vm}'`);
           }
-          await hv.destroy(vm);
-          return result(hv, vm, `stopped ${vm} (forced off)`, `Power off guest '${vm}'`);
+          const note = await doneOrCheckedNote(
+            () => hv.destroy(vm),
+            async () => !(await domainState(hv, vm)).running,
+          );
+          return result(hv, vm, `stopped ${vm} (forced off)${note}`, `Power off guest '${vm}'`);
         }),
       );
     },

@@ -38,6 +38,11 @@ function allDisks(v: { config: DomainView; live: DomainView }): DiskInfo[] {
   return [...seen.values()];
 }
 
+/** Does the VM's config (or, when transient, the running VM) have a disk at this target? */
+async function hasDisk(hv: Hypervisor, vm: string, target: string, persistent: boolean): Promise<boolean> {
+  return (await hv.domain(vm, { inactive: persistent })).disks.some((d) => d.target === target);
+}
+
 function matchTarget(target: string) {
   return (e: XmlElement) => e.name === 'disk' && child(e, 'target')?.attrs['dev'] === target;
 }
@@ -142,7 +147,9 @@ const diskAdd: CommandSpec = {
           type: source!.startsWith('/dev/') ? 'block' : 'file',
         });
         try {
-          const applied = await applyDevice(hv, vm, state, 'attach', device, configEdits.attach(device));
+          const applied = await applyDevice(hv, vm, state, 'attach', device, configEdits.attach(device), () =>
+            hasDisk(hv, vm, target, state.persistent),
+          );
           const what = created
             ? `${formatKiB(size as number)}, ${bus.value}, pool ${created.pool}`
             : `${bus.value}, ${source}`;
@@ -201,6 +208,7 @@ const diskRemove: CommandSpec = {
           'detach',
           disk.element,
           configEdits.detach(matchTarget(target)),
+          async () => !(await hasDisk(hv, vm, target, state.persistent)),
         );
         let note = appliedNote(applied);
         let released = true;

@@ -106,7 +106,9 @@ const nicAdd: CommandSpec = {
           mac,
           model: model.value,
         });
-        const applied = await applyDevice(hv, vm, state, 'attach', device, configEdits.attach(device));
+        const applied = await applyDevice(hv, vm, state, 'attach', device, configEdits.attach(device), () =>
+          hasNic(hv, vm, mac, state.persistent),
+        );
         // Remember the model chosen for this VM, so later NICs match even after all were removed.
         if (model.reason !== 'named' && view.metadata.nicModel === undefined && state.persistent) {
           const current = await hv.virtbotMetadata(vm);
@@ -131,6 +133,11 @@ const nicAdd: CommandSpec = {
 function matchMac(mac: string) {
   return (e: XmlElement) =>
     e.name === 'interface' && child(e, 'mac')?.attrs['address']?.toLowerCase() === mac;
+}
+
+/** Does the VM's config (or, when transient, the running VM) have a NIC with this MAC? */
+async function hasNic(hv: Hypervisor, vm: string, mac: string, persistent: boolean): Promise<boolean> {
+  return (await hv.domain(vm, { inactive: persistent })).nics.some((n) => n.mac === mac);
 }
 
 /** Find a NIC by MAC in the config (when persistent) or the live XML. */
@@ -249,6 +256,7 @@ const nicRemove: CommandSpec = {
           'detach',
           nic.element,
           configEdits.detach(matchMac(mac)),
+          async () => !(await hasNic(hv, vm, mac, state.persistent)),
         );
         // A guest may ignore an unplug request: check what the live VM really has now.
         let note = appliedNote(applied);

@@ -7,7 +7,7 @@
  * The caller always learns what really happened (`Applied`), so the reply never claims more.
  */
 import type { Hypervisor, Scope } from './hypervisor.js';
-import { VirshError } from './virsh-shell.js';
+import { messageOf, VirshConnectionError, VirshError } from './virsh-shell.js';
 import { child, insertChild, parseXml, removeChild, replaceChild, type XmlElement } from './xml.js';
 
 export interface Applied {
@@ -15,8 +15,8 @@ export interface Applied {
   live: boolean;
   /** The persistent config changed. */
   config: boolean;
-  /** How: libvirt's device API, or a define of the edited config. */
-  via: 'device-api' | 'define';
+  /** How: libvirt's device API, a define of the edited config, or unknown but checked done after a dropped connection. */
+  via: 'device-api' | 'define' | 'checked';
   /** The VM runs but the change could not be made live (driver cannot hotplug). */
   liveRefused?: string;
 }
@@ -57,6 +57,36 @@ export async function editConfig(
   await hv.define(domain);
 }
 
+/**
+ * Run a change. When the connection drops mid-way its outcome is unknown: ask libvirt again
+ * (the session reconnects) whether the change took effect. Resolves false when the change just
+ * worked, true when it was checked and found done; rejects when it was not done, or when the
+ * check failed too — never reports an unknown outcome as done.
+ */
+export async function doneOrChecked(
+  change: () => Promise<unknown>,
+  check: () => Promise<boolean>,
+): Promise<boolean> {
+  try {
+    await change();
+    return false;
+  } catch (error) {
+    if (!(error instanceof VirshConnectionError)) throw error;
+    const what = error.message.replace(/: outcome unknown$/, '');
+    let done: boolean;
+    try {
+      done = await check();
+    } catch (checkError) {
+      throw new VirshConnectionError(
+        `${what}; checking afterwards failed too (${messageOf(checkError)}): outcome unknown`,
+        error.command,
+      );
+    }
+    if (!done) throw new VirshConnectionError(`${what}; checked afterwards: not done`, error.command);
+    return true;
+  }
+}
+
 type DeviceOp = 'attach' | 'detach' | 'update';
 
 /**
@@ -70,13 +100,20 @@ export async function applyDevice(
   op: DeviceOp,
   device: XmlElement,
   configEdit: (devices: XmlElement) => void,
+  /** Is the change there? Asked when the connection drops mid-way. */
+  check?: () => Promise<boolean>,
 ): Promise<Applied> {
   const scope = scopeFor(state);
   try {
-    if (op === 'attach') await hv.attachDevice(vm, device, scope);
-    else if (op === 'detach') await hv.detachDevice(vm, device, scope);
-    else await hv.updateDevice(vm, device, scope);
-    return { live: scope.live, config: scope.config, via: 'device-api' };
+    const checked = await doneOrChecked(
+      async () => {
+        if (op === 'attach') await hv.attachDevice(vm, device, scope);
+        else if (op === 'detach') await hv.detachDevice(vm, device, scope);
+        else await hv.updateDevice(vm, device, scope);
+      },
+      check ?? (async () => false),
+    );
+    return { live: scope.live, config: scope.config, via: checked ? 'checked' : 'device-api' };
   } catch (error) {
     if (!isUnsupported(error)) throw error;
     if (!state.persistent) throw error;
@@ -108,6 +145,7 @@ export const configEdits = {
 
 /** " (live and config)", " (config; from the next boot)" … for replies. */
 export function appliedNote(applied: Applied): string {
+  if (applied.via === 'checked') return 'checked after the connection dropped mid-way';
   if (applied.live && applied.config) return 'live and in config';
   if (applied.live) return 'live only (transient VM)';
   if (applied.liveRefused) return `in config, from the next boot (${applied.liveRefused})`;

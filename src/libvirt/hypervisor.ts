@@ -228,11 +228,19 @@ export class Hypervisor {
     await this.deviceOp('detach-device', name, device, scope);
   }
 
+  /** Update a device; a CD-ROM or floppy medium changes even when the guest locked the tray. */
   async updateDevice(name: string, device: XmlElement, scope: Scope): Promise<void> {
-    await this.deviceOp('update-device', name, device, scope);
+    const removable = device.name === 'disk' && ['cdrom', 'floppy'].includes(device.attrs['device'] ?? '');
+    await this.deviceOp('update-device', name, device, scope, removable ? [{ option: '--force' }] : []);
   }
 
-  private async deviceOp(command: string, name: string, device: XmlElement, scope: Scope): Promise<void> {
+  private async deviceOp(
+    command: string,
+    name: string,
+    device: XmlElement,
+    scope: Scope,
+    extra: VirshArg[] = [],
+  ): Promise<void> {
     checkName('vm', name);
     const xml = buildXml(device);
     await this.backend.withTempFile(xml, (file) =>
@@ -240,6 +248,7 @@ export class Hypervisor {
         { option: '--domain', value: name },
         { option: '--file', value: file },
         ...scopeArgs(scope),
+        ...extra,
       ]),
     );
   }
@@ -303,17 +312,6 @@ export class Hypervisor {
       { option: '--size', value: `${Math.round(kib)}KiB` },
       ...scopeArgs(scope),
     ]);
-  }
-
-  async changeMedia(name: string, target: string, source: string | null, scope: Scope): Promise<void> {
-    const args: VirshArg[] = [
-      { option: '--domain', value: checkName('vm', name) },
-      { option: '--path', value: checkName('target', target) },
-    ];
-    if (source === null) args.push({ option: '--eject' });
-    else args.push({ option: '--source', value: checkPath(source) }, { option: '--insert' });
-    args.push({ option: '--force' });
-    await this.virsh('change-media', [...args, ...scopeArgs(scope)]);
   }
 
   // ------------------------------------------------------------------ metadata

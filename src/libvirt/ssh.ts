@@ -349,29 +349,55 @@ export class SshSession {
 
   /** Write `content` into a new private temporary file on the host, run `fn`, remove it. */
   async withTempFile<T>(content: string, fn: (path: string) => Promise<T>): Promise<T> {
-    const sftp = await this.sftp();
     const dir = `/tmp/virtbot-${randomBytes(12).toString('hex')}`;
     const file = `${dir}/object.xml`;
-    const call = (what: string, op: (cb: (error: Error | null | undefined) => void) => void) =>
-      withTimeout<void>(
-        this.ssh.timeoutSeconds * 1000,
-        `SFTP ${what} on ${this.hostName}`,
-        (resolve, reject) =>
-          op((error) =>
-            error
-              ? reject(new VirshConnectionError(`SFTP ${what} on ${this.hostName}: ${error.message}`))
-              : resolve(),
-          ),
-      );
+    let sftp = await this.sftp();
     // mkdir fails if the name exists: nobody can have prepared the directory for us.
-    await call('mkdir', (cb) => sftp.mkdir(dir, { mode: 0o700 }, cb));
+    await this.sftpCall(sftp, 'mkdir', (cb) => sftp.mkdir(dir, { mode: 0o700 }, cb));
     try {
-      await call('write', (cb) => sftp.writeFile(file, content, { mode: 0o600, flag: 'wx' }, cb));
+      await this.sftpCall(sftp, 'write', (cb) =>
+        sftp.writeFile(file, content, { mode: 0o600, flag: 'wx' }, cb),
+      );
       return await fn(file);
     } finally {
-      await call('unlink', (cb) => sftp.unlink(file, cb)).catch(() => undefined);
-      await call('rmdir', (cb) => sftp.rmdir(dir, cb)).catch(() => undefined);
+      // Best effort; after a dropped connection, on the new one.
+      try {
+        sftp = await this.sftp();
+        await this.sftpCall(sftp, 'unlink', (cb) => sftp.unlink(file, cb)).catch(() => undefined);
+        await this.sftpCall(sftp, 'rmdir', (cb) => sftp.rmdir(dir, cb)).catch(() => undefined);
+      } catch {
+        // The host is unreachable: the private file stays in its 0700 directory.
+      }
     }
+  }
+
+  /** One SFTP request, failed by a timeout or by the loss of the connection (ssh2 leaves its callback pending then). */
+  private sftpCall(
+    sftp: SFTPWrapper,
+    what: string,
+    op: (cb: (error: Error | null | undefined) => void) => void,
+  ): Promise<void> {
+    return withTimeout<void>(
+      this.ssh.timeoutSeconds * 1000,
+      `SFTP ${what} on ${this.hostName}`,
+      (resolve, reject) => {
+        const lost = () =>
+          reject(new VirshConnectionError(`SFTP ${what} on ${this.hostName}: connection lost`));
+        const client = this.client;
+        if (!client) {
+          lost();
+          return;
+        }
+        sftp.once('close', lost);
+        client.once('close', lost);
+        op((error) => {
+          sftp.removeListener('close', lost);
+          client.removeListener('close', lost);
+          if (error) reject(new VirshConnectionError(`SFTP ${what} on ${this.hostName}: ${error.message}`));
+          else resolve();
+        });
+      },
+    );
   }
 
   /** Drop the connection (as if the network failed); the next use reconnects. */

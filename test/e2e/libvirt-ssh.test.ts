@@ -16,9 +16,10 @@ import { group as network } from '../../commands/network.js';
 import { group as version } from '../../commands/version.js';
 import { group as vm } from '../../commands/vm.js';
 import { HostSchema, TemplateSchema } from '../../src/config/sections/hosts.js';
+import type { HostBackend } from '../../src/libvirt/backend.js';
 import { HostRegistry } from '../../src/libvirt/hosts.js';
 import { SshBackend } from '../../src/libvirt/ssh.js';
-import { VirshConnectionError } from '../../src/libvirt/virsh-shell.js';
+import { VirshConnectionError, VirshShell } from '../../src/libvirt/virsh-shell.js';
 import { parseXml } from '../../src/libvirt/xml.js';
 import { makeRunner } from '../libvirt/run-command.js';
 
@@ -298,6 +299,85 @@ describe.skipIf(!env)(TITLE, () => {
       await backend.close();
     }
   });
+
+  test('a change whose connection dropped mid-way is checked: reported done only when it was done', async () => {
+    const name3 = `${name}-c`;
+    const inner = new SshBackend(sshHost());
+    /** What to do to the next command line containing `match`: run it but lose the answer, or lose the command. */
+    let sabotage: { match: string; mode: 'lose-answer' | 'lose-command' } | null = null;
+    const shell = new VirshShell({
+      host: 'e2e',
+      spawn: async () => {
+        const proc = await inner.session.virshProcess(env!.uri);
+        let muted = false;
+        const mute =
+          (listener: (chunk: string) => void) =>
+          (chunk: string): void => {
+            if (!muted) listener(chunk);
+            // The command finished on the host: now the connection drops before virtbot hears it.
+            else if (chunk.includes('VBEND')) inner.session.drop();
+          };
+        return {
+          ...proc,
+          onStdout: (listener) => proc.onStdout(mute(listener)),
+          onStderr: (listener) => proc.onStderr(mute(listener)),
+          write(data: string) {
+            const s = sabotage;
+            if (s && data.includes(s.match)) {
+              sabotage = null;
+              muted = true;
+              if (s.mode === 'lose-command') {
+                setTimeout(() => inner.session.drop(), 200);
+                return;
+              }
+            }
+            proc.write(data);
+          },
+        };
+      },
+    });
+    const backend: HostBackend = {
+      kind: 'ssh',
+      shell,
+      withTempFile: (content, fn) => inner.withTempFile(content, fn),
+      getent: (database) => inner.getent(database),
+      close: async () => {
+        await shell.close();
+        await inner.close();
+      },
+    };
+    const registry = new HostRegistry(
+      { hosts: [sshHost()], templates: hosts.templates() },
+      { backend: () => backend },
+    );
+    const say3 = makeRunner(registry, [vm]);
+    try {
+      await say3(`vm create ${name3} template=tiny-debian`);
+      sabotage = { match: 'start --domain', mode: 'lose-answer' };
+      expect((await say3(`vm start ${name3}`)).reply).toBe(
+        `started ${name3} (the connection dropped mid-way; checked afterwards: done)`,
+      );
+      expect((await virsh('domstate', name3)).trim()).toBe('running');
+
+      sabotage = { match: 'attach-device', mode: 'lose-answer' };
+      const added = await say3(`vm nic add ${name3} mac=52:54:00:0e:2e:01 network=${env!.network}`);
+      expect(added.reply).toBe(
+        `added NIC 52:54:00:0e:2e:01 (virtio) on network ${env!.network} to ${name3}, checked after the connection dropped mid-way`,
+      );
+      expect(await dumpxml(name3)).toContain("<mac address='52:54:00:0e:2e:01'/>");
+
+      sabotage = { match: 'attach-device', mode: 'lose-command' };
+      await expect(say3(`vm nic add ${name3} mac=52:54:00:0e:2e:02 network=${env!.network}`)).rejects.toThrow(
+        /checked afterwards: not done/,
+      );
+      expect(await dumpxml(name3)).not.toContain('52:54:00:0e:2e:02');
+    } finally {
+      await registry.close();
+      await virsh('destroy', name3).catch(() => undefined);
+      await virsh('undefine', name3).catch(() => undefined);
+      await virsh('vol-delete', '--pool', env!.pool, `${name3}-disk0.qcow2`).catch(() => undefined);
+    }
+  }, 120_000);
 
   test('hostile strings reach the remote virsh as literal arguments', async () => {
     const backend = new SshBackend(sshHost());
