@@ -1,4 +1,4 @@
-import { renderItem } from '../../audit/render.js';
+import { renderInfoLine, renderItem } from '../../audit/render.js';
 import type { AuditRecord } from '../../core/types.js';
 import type { Middleware } from '../composer.js';
 import type { PipelineDeps } from '../deps.js';
@@ -36,6 +36,7 @@ export function record(deps: PipelineDeps): Middleware<Turn> {
       );
       return;
     }
+    deps.logger.info({ recordId: entry.id, outcome: entry.outcome }, renderInfoLine(entry));
     if (deps.meetings) {
       await deps.meetings.recordOperation(turn.placeKey, entry, renderItem(entry)).catch((error: unknown) => {
         deps.logger.warn({ err: error }, 'meeting item for an operation could not be added');
