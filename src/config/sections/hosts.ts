@@ -20,10 +20,23 @@ export const SshSchema = z
     message: 'ssh needs hostKey or knownHosts: virtbot never trusts an unknown host key',
   });
 
+/** libvirt object names (pools, networks) as virtbot accepts them everywhere. */
+const OBJECT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$/;
+/** Values stored in VM metadata (distro, version): plain words. */
+const WORD = /^[A-Za-z0-9_.+-]{1,64}$/;
+/** Sizes as the chat grammar reads them: 512M, 1.5G, 10GiB, 1024 (KiB). */
+const SIZE = /^\d+(\.\d+)?\s*[kmgtp]?(i?b)?$/i;
+
 export const HostSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'a host name is letters, digits, . _ -'),
-    uri: z.string().min(1),
+    uri: z
+      .string()
+      .min(1)
+      .regex(
+        /^[a-z][a-z0-9+.-]*:\/\/[^\s'"\\]*$/,
+        'a libvirt URI like qemu:///system or qemu+ssh://host/system',
+      ),
     ssh: SshSchema.optional(),
   })
   .strict();
@@ -31,21 +44,33 @@ export const HostSchema = z
 export const TemplateSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/),
-    distro: z.string(),
-    version: z.string(),
-    arch: z.string().default('x86_64'),
-    vcpus: z.number().int().positive().default(1),
-    memory: z.string().default('1G'),
-    disk: z.string().default('10G'),
+    distro: z.string().regex(WORD, 'a distro is one word, e.g. debian, rhel, windows'),
+    version: z.string().regex(WORD, 'a version is one word, e.g. 12, 6.5, 11sp3'),
+    arch: z
+      .string()
+      .regex(/^[a-z0-9_]{1,16}$/, 'an arch like x86_64, ppc64le, aarch64')
+      .default('x86_64'),
+    vcpus: z.number().int().positive().max(4096).default(1),
+    memory: z.string().regex(SIZE, 'a size like 512M or 2G').default('1G'),
+    disk: z.string().regex(SIZE, 'a size like 10G').default('10G'),
     /** Storage pool of the VM's disk; default: 'default', else the host's first active pool. */
-    pool: z.string().optional(),
-    networks: z.array(z.string()).default(['default']),
+    pool: z.string().regex(OBJECT_NAME, 'a storage pool name').optional(),
+    networks: z.array(z.string().regex(OBJECT_NAME, 'a libvirt network name')).default(['default']),
   })
   .strict();
 
+const unique = (what: string) => (items: { name: string }[], ctx: z.RefinementCtx) => {
+  const seen = new Set<string>();
+  items.forEach((item, i) => {
+    if (seen.has(item.name))
+      ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `${what} '${item.name}' is defined twice` });
+    seen.add(item.name);
+  });
+};
+
 export const HostsSection = {
-  hosts: z.array(HostSchema).min(1),
-  templates: z.array(TemplateSchema).default([]),
+  hosts: z.array(HostSchema).min(1).superRefine(unique('host')),
+  templates: z.array(TemplateSchema).default([]).superRefine(unique('template')),
 };
 
 export type SshConfig = z.infer<typeof SshSchema>;
