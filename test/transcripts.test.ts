@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -17,9 +17,17 @@ describe('transcripts', () => {
   });
 
   it.each(files)('%s', async (file) => {
-    const result = await run(process.execPath, ['bin/virtbot.js', 'test', join(dir, file)], {
-      timeout: 60_000,
-    }).catch((error: { stdout?: string; stderr?: string }) => error);
+    // A transcript with a config beside it (NAME.yaml) runs with that config; others on the demo.
+    const config = join(dir, file.replace(/\.chat$/, '.yaml'));
+    const args = [
+      'bin/virtbot.js',
+      'test',
+      ...(existsSync(config) ? ['--config', config] : []),
+      join(dir, file),
+    ];
+    const result = await run(process.execPath, args, { timeout: 60_000 }).catch(
+      (error: { stdout?: string; stderr?: string }) => error,
+    );
     const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
     expect(output, output).toContain('1 passed, 0 failed');
   });

@@ -123,9 +123,9 @@ describe('history', () => {
     const all = await t.say('alice', 'history');
     expect(all.map((r) => r.text)).toEqual([
       '4 records, newest first:',
-      '2026-11-25 10:00:03Z [test/web01] alice (unidentified): probe info web01 → denied: denied: no role of alice (not identified) grants probe.info',
+      '2026-11-25 10:00:03Z [test/web01] alice (unidentified): probe info web01 → denied: no role of alice (not identified) grants probe.info',
       '2026-11-25 10:00:02Z [prod-1/web02] alice: probe info web02 host=prod-1 → ok: ran probe info',
-      '2026-11-25 10:00:01Z [test/web01] bob: probe start web01 → denied: denied: no role of bob grants probe.start',
+      '2026-11-25 10:00:01Z [test/web01] bob: probe start web01 → denied: no role of bob grants probe.start',
       '2026-11-25 10:00:00Z [test/web01] alice: probe info web01 → ok: ran probe info',
     ]);
     expect((await t.say('alice', 'history vm=web01 limit=2')).map((r) => r.text)).toEqual([

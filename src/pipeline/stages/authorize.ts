@@ -20,7 +20,7 @@ export function authorize(deps: PipelineDeps): Middleware<Turn> {
     const decision = await deps.authorizer.authorize(authorizationRequest(deps, turn));
     turn.decision = decision;
     if (!decision.allowed) {
-      conclude(turn, 'denied', `denied: ${decision.reason}`);
+      conclude(turn, 'denied', decision.reason, { text: `denied: ${decision.reason}` });
       return;
     }
     await next();

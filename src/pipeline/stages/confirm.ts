@@ -46,15 +46,12 @@ export function confirm(deps: PipelineDeps): Middleware<Turn> {
       }
       const decision = await reauthorize(deps, turn, action);
       if (!decision.allowed) {
-        conclude(turn, 'denied', `denied: ${decision.reason}`);
+        conclude(turn, 'denied', decision.reason, { text: `denied: ${decision.reason}` });
         return;
       }
       if (decision.approval && action.approval?.approvedBy === undefined) {
-        conclude(
-          turn,
-          'denied',
-          `denied: ${action.line} now needs approval (${decision.approval.rule}): run it again`,
-        );
+        const reason = `${action.line} now needs approval (${decision.approval.rule}): run it again`;
+        conclude(turn, 'denied', reason, { text: `denied: ${reason}` });
         return;
       }
       // From here on this turn is the confirmed command; the record says it was confirmed (and by whom approved).
