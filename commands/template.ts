@@ -8,7 +8,7 @@ function describe(t: TemplateConfig): string {
   const sizes = templateSizes(t);
   return (
     `${t.name}: ${t.distro} ${t.version} (${t.arch}), ${plural(t.vcpus, 'vCPU')}, ${formatKiB(sizes.memoryKiB)} memory, ` +
-    `${formatKiB(sizes.diskKiB)} disk in pool ${t.pool ?? 'default'}, networks ${t.networks.join(', ') || 'none'}`
+    `${formatKiB(sizes.diskKiB)} disk in pool ${t.pool ?? "'default' (or the host's first)"}, networks ${t.networks.join(', ') || 'none'}`
   );
 }
 

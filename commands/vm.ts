@@ -74,7 +74,13 @@ const info: CommandSpec = {
     const [summary, view] = await guarded(`reading VM '${vm}'`, () =>
       Promise.all([hv.domainSummary(vm), hv.domain(vm)]),
     );
-    const meta = view.metadata;
+    // What virtbot stored, and what changes at the next boot, live in the persistent config.
+    const running = summary.state !== 'shut off';
+    const config =
+      running && summary.persistent
+        ? await guarded(`reading VM '${vm}'`, () => hv.domain(vm, { inactive: true }))
+        : view;
+    const meta = config.metadata;
     const lines: string[] = [];
     const os = meta.distro ? `${meta.distro} ${meta.version ?? ''}`.trim() : 'unknown';
     lines.push(
@@ -87,10 +93,17 @@ const info: CommandSpec = {
     if (meta.users.length + meta.groups.length > 0) {
       lines.push(`users: ${meta.users.join(', ') || '-'}; groups: ${meta.groups.join(', ') || '-'}`);
     }
+    const pending: string[] = [];
+    if (config.vcpus !== view.vcpus) pending.push(plural(config.vcpus, 'vCPU'));
+    if (config.currentMemoryKiB !== view.currentMemoryKiB)
+      pending.push(`memory ${formatKiB(config.currentMemoryKiB)}`);
+    if (config.nics.length !== view.nics.length) pending.push(plural(config.nics.length, 'NIC'));
+    if (config.disks.length !== view.disks.length) pending.push(plural(config.disks.length, 'disk'));
     const reply =
       `${vm} on ${hv.name}: ${summary.state}, ${plural(view.vcpus, 'vCPU')} (max ${view.maxVcpus}), ` +
       `memory ${formatKiB(view.currentMemoryKiB)} (max ${formatKiB(view.memoryKiB)}), ` +
-      `${plural(view.nics.length, 'NIC')}, ${plural(view.disks.length, 'disk')}`;
+      `${plural(view.nics.length, 'NIC')}, ${plural(view.disks.length, 'disk')}` +
+      (pending.length > 0 ? `; from the next boot: ${pending.join(', ')}` : '');
     return result(hv, vm, reply, `Show guest '${vm}'`, lines);
   },
 };

@@ -335,5 +335,19 @@ describe.skipIf(NO_VIRSH)(
         }
       });
     });
+
+    describe('vm info', () => {
+      test('shows what runs, and what changes at the next boot', async () => {
+        await say('vm nic add test mac=52:54:00:00:00:09');
+        await say('vm cpu set test 1');
+        const info = await say('vm info test');
+        expect(info.reply).toBe(
+          'test on test: running, 1 vCPU (max 2), memory 2G (max 8G), 1 NIC, 1 disk; from the next boot: 2 NICs',
+        );
+        expect(info.lines).toContain(
+          'OS: unknown, arch i686 (from virtbot metadata), NIC model e1000, disk bus virtio',
+        );
+      });
+    });
   },
 );
