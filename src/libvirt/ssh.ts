@@ -206,6 +206,12 @@ export class SshSession {
       let settled = false;
       client.on('ready', () => {
         settled = true;
+        if (this.closed) {
+          // close() was called while connecting: do not keep a connection nobody will close.
+          client.end();
+          reject(new VirshConnectionError(`SSH session to ${this.hostName} is closed`));
+          return;
+        }
         this.client = client;
         this.connects++;
         resolve(client);
