@@ -238,6 +238,8 @@ describe.skipIf(!env)(TITLE, () => {
       `${name2} now has 2 vCPUs (was 1, maximum raised to 2), in config`,
     );
     expect(await dumpxml(name2, true)).toMatch(/<vcpu placement='static'>2<\/vcpu>/);
+    expect((await say(`vm cpu set ${name2} 1`)).reply).toBe(`${name2} now has 1 vCPU (was 2), in config`);
+    expect(await dumpxml(name2, true)).toMatch(/<vcpu placement='static' current='1'>2<\/vcpu>/);
     expect((await say(`vm cdrom insert ${name2} iso=${env!.iso}`)).reply).toBe(
       `added CD-ROM hda (ide) with ${env!.iso} to ${name2}, in config`,
     );
@@ -250,6 +252,12 @@ describe.skipIf(!env)(TITLE, () => {
 
     // running: media change, NIC moved to another network, model change refused
     await say(`vm start ${name2}`);
+    // vCPU hotplug up to the maximum; beyond it refused while running
+    expect((await say(`vm cpu set ${name2} 2`)).reply).toBe(
+      `${name2} now has 2 vCPUs (was 1), live and in config`,
+    );
+    expect((await virsh('vcpucount', name2, '--live', '--active')).trim()).toBe('2');
+    await expect(say(`vm cpu set ${name2} 3`)).rejects.toThrow(/at most 2 vCPUs while .* runs/);
     expect((await say(`vm cdrom eject ${name2}`)).reply).toBe(
       `ejected ${env!.iso} from ${name2}'s CD-ROM hda, live and in config`,
     );
