@@ -103,8 +103,15 @@ const memorySet: CommandSpec = {
           await hv.setMaxMemory(vm, kib, { live: false, config: true });
         }
         await hv.setMemory(vm, kib, scope);
-        const where =
+        let where =
           scope.live && scope.config ? 'live and in config' : scope.live ? 'live only' : 'in config';
+        if (scope.live) {
+          // Live memory is a balloon request: the guest's driver carries it out (or not).
+          const now = (await hv.domain(vm)).currentMemoryKiB;
+          if (now !== kib) {
+            where = `${scope.config ? 'in config; ' : ''}asked the running guest to balloon to it (it still has ${formatKiB(now)}; that needs its balloon driver)`;
+          }
+        }
         return result(
           hv,
           vm,
