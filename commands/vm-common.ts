@@ -84,6 +84,21 @@ export async function guarded<T>(what: string, fn: () => Promise<T>): Promise<T>
   }
 }
 
+/**
+ * Find the VM's host and run a change under the VM's lock, reporting libvirt failures as
+ * `<what> failed: …`.
+ */
+export async function changeVm(
+  ctx: CommandContext,
+  args: Args,
+  vm: string,
+  what: string,
+  fn: (hv: Hypervisor) => Promise<CommandResult>,
+): Promise<CommandResult> {
+  const hv = await locate(ctx, args, vm);
+  return guarded(what, () => hv.withDomainLock(vm, () => fn(hv)));
+}
+
 /** The hypervisor named by `host=`, or the default one. */
 export function hostOf(ctx: CommandContext, args: Args): Hypervisor {
   return ctx.hosts.get(str(args, 'host'));

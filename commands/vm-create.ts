@@ -6,12 +6,12 @@ import type { Hypervisor } from '../src/libvirt/hypervisor.js';
 import { buildDomain, domainTypeFor, templateSizes } from '../src/libvirt/template.js';
 import { path } from '../src/libvirt/xml.js';
 import {
+  changeVm,
   doneOrCheckedNote,
   formatKiB,
   guarded,
   HOST_ARG,
   hostOf,
-  locate,
   plural,
   result,
   str,
@@ -56,39 +56,36 @@ function powerCommand(
     ...(spec.destructive ? { destructive: true } : {}),
     async run(ctx, args) {
       const vm = str(args, 'vm')!;
-      const hv = await locate(ctx, args, vm);
-      return guarded(`${DOING[word]} '${vm}'`, () =>
-        hv.withDomainLock(vm, async () => {
-          const { running } = await domainState(hv, vm);
-          if (word === 'start') {
-            if (running) throw new CommandError(`${vm} is already running`);
-            const note = await doneOrCheckedNote(
-              () => hv.start(vm),
-              async () => (await domainState(hv, vm)).running,
-            );
-            return result(hv, vm, `started ${vm}${note}`, `Start guest '${vm}'`);
-          }
-          if (!running) throw new CommandError(`${vm} is not running`);
-          if (word === 'shutdown') {
-            await hv.shutdown(vm);
-            return result(
-              hv,
-              vm,
-              `asked ${vm} to shut down (ACPI); the guest decides when`,
-              `Shutdown guest '${vm}'`,
-            );
-          }
-          if (word === 'reboot') {
-            await hv.reboot(vm);
-            return result(hv, vm, `asked ${vm} to reboot`, `Reboot guest '${vm}'`);
-          }
+      return changeVm(ctx, args, vm, `${DOING[word]} '${vm}'`, async (hv) => {
+        const { running } = await domainState(hv, vm);
+        if (word === 'start') {
+          if (running) throw new CommandError(`${vm} is already running`);
           const note = await doneOrCheckedNote(
-            () => hv.destroy(vm),
-            async () => !(await domainState(hv, vm)).running,
+            () => hv.start(vm),
+            async () => (await domainState(hv, vm)).running,
           );
-          return result(hv, vm, `stopped ${vm} (forced off)${note}`, `Power off guest '${vm}'`);
-        }),
-      );
+          return result(hv, vm, `started ${vm}${note}`, `Start guest '${vm}'`);
+        }
+        if (!running) throw new CommandError(`${vm} is not running`);
+        if (word === 'shutdown') {
+          await hv.shutdown(vm);
+          return result(
+            hv,
+            vm,
+            `asked ${vm} to shut down (ACPI); the guest decides when`,
+            `Shutdown guest '${vm}'`,
+          );
+        }
+        if (word === 'reboot') {
+          await hv.reboot(vm);
+          return result(hv, vm, `asked ${vm} to reboot`, `Reboot guest '${vm}'`);
+        }
+        const note = await doneOrCheckedNote(
+          () => hv.destroy(vm),
+          async () => !(await domainState(hv, vm)).running,
+        );
+        return result(hv, vm, `stopped ${vm} (forced off)${note}`, `Power off guest '${vm}'`);
+      });
     },
   };
 }
@@ -198,39 +195,36 @@ const del: CommandSpec = {
   async run(ctx, args) {
     const vm = str(args, 'vm')!;
     const removeDisks = str(args, 'disks') === 'remove';
-    const hv = await locate(ctx, args, vm);
-    return guarded(`deleting '${vm}'`, () =>
-      hv.withDomainLock(vm, async () => {
-        const state = await domainState(hv, vm);
-        const view = await hv.domain(vm, { inactive: state.persistent });
-        const hasNvram = path(view.root, 'os', 'nvram') !== undefined;
-        if (state.running) await hv.destroy(vm);
-        if (state.persistent) await hv.undefine(vm, { nvram: hasNvram });
-        const kept: string[] = [];
-        const removed: string[] = [];
-        for (const disk of view.disks.filter((d) => d.device === 'disk' && d.source)) {
-          if (!removeDisks) {
-            kept.push(disk.source!);
-            continue;
-          }
-          try {
-            await hv.deleteVolumePath(disk.source!);
-            removed.push(disk.source!);
-          } catch {
-            kept.push(`${disk.source!} (not a volume of a storage pool)`);
-          }
+    return changeVm(ctx, args, vm, `deleting '${vm}'`, async (hv) => {
+      const state = await domainState(hv, vm);
+      const view = await hv.domain(vm, { inactive: state.persistent });
+      const hasNvram = path(view.root, 'os', 'nvram') !== undefined;
+      if (state.running) await hv.destroy(vm);
+      if (state.persistent) await hv.undefine(vm, { nvram: hasNvram });
+      const kept: string[] = [];
+      const removed: string[] = [];
+      for (const disk of view.disks.filter((d) => d.device === 'disk' && d.source)) {
+        if (!removeDisks) {
+          kept.push(disk.source!);
+          continue;
         }
-        const parts = [`deleted ${vm}${state.running ? ' (forced off first)' : ''}`];
-        if (removed.length > 0) parts.push(`removed ${removed.join(', ')}`);
-        if (kept.length > 0) parts.push(`kept ${kept.join(', ')}`);
-        return result(
-          hv,
-          vm,
-          parts.join('; '),
-          `Delete guest '${vm}'${removed.length > 0 ? ` and its storage ${removed.join(', ')}` : ''}`,
-        );
-      }),
-    );
+        try {
+          await hv.deleteVolumePath(disk.source!);
+          removed.push(disk.source!);
+        } catch {
+          kept.push(`${disk.source!} (not a volume of a storage pool)`);
+        }
+      }
+      const parts = [`deleted ${vm}${state.running ? ' (forced off first)' : ''}`];
+      if (removed.length > 0) parts.push(`removed ${removed.join(', ')}`);
+      if (kept.length > 0) parts.push(`kept ${kept.join(', ')}`);
+      return result(
+        hv,
+        vm,
+        parts.join('; '),
+        `Delete guest '${vm}'${removed.length > 0 ? ` and its storage ${removed.join(', ')}` : ''}`,
+      );
+    });
   },
 };
 

@@ -18,7 +18,17 @@ import {
 } from '../src/libvirt/domain.js';
 import type { Hypervisor } from '../src/libvirt/hypervisor.js';
 import { child, el, type XmlElement } from '../src/libvirt/xml.js';
-import { formatKiB, guarded, HOST_ARG, locate, result, str, VM_ARG, VM_TARGET } from './vm-common.js';
+import {
+  changeVm,
+  formatKiB,
+  guarded,
+  HOST_ARG,
+  locate,
+  result,
+  str,
+  VM_ARG,
+  VM_TARGET,
+} from './vm-common.js';
 import { resolvePool } from './vm-create.js';
 
 /** Config and live views (the same object when the VM is off or transient). */
@@ -111,61 +121,58 @@ const diskAdd: CommandSpec = {
         'invalid',
       );
     }
-    const hv = await locate(ctx, args, vm);
-    return guarded(`adding a disk to '${vm}'`, () =>
-      hv.withDomainLock(vm, async () => {
-        const state = await domainState(hv, vm);
-        const v = await views(hv, vm, state);
-        const disks = allDisks(v);
-        const bus = chooseDiskBus(v.config, str(args, 'bus'));
-        checkBus(vm, bus.value, state.running, disks, 'disk');
-        const target = nextTarget(
-          bus.value,
-          disks.map((d) => d.target),
+    return changeVm(ctx, args, vm, `adding a disk to '${vm}'`, async (hv) => {
+      const state = await domainState(hv, vm);
+      const v = await views(hv, vm, state);
+      const disks = allDisks(v);
+      const bus = chooseDiskBus(v.config, str(args, 'bus'));
+      checkBus(vm, bus.value, state.running, disks, 'disk');
+      const target = nextTarget(
+        bus.value,
+        disks.map((d) => d.target),
+      );
+      if (!target) throw new CommandError(`no free ${bus.value} target left on ${vm}`);
+      let source = path;
+      let created: { pool: string; volume: string } | undefined;
+      let format = path?.endsWith('.qcow2') ? 'qcow2' : 'raw';
+      if (typeof size === 'number') {
+        const pool = await resolvePool(hv, str(args, 'pool'));
+        const volume = `${vm}-${target}.qcow2`;
+        if (await hv.volumeExists(pool, volume)) {
+          throw new CommandError(
+            `volume ${volume} already exists in pool ${pool}: remove it or attach it with path=`,
+          );
+        }
+        source = await hv.createVolume(pool, volume, size, 'qcow2');
+        created = { pool, volume };
+        format = 'qcow2';
+      }
+      const device = diskElement({
+        path: source!,
+        target,
+        bus: bus.value,
+        format,
+        type: source!.startsWith('/dev/') ? 'block' : 'file',
+      });
+      try {
+        const applied = await applyDevice(hv, vm, state, 'attach', device, configEdits.attach(device), () =>
+          hasDisk(hv, vm, target, state.persistent),
         );
-        if (!target) throw new CommandError(`no free ${bus.value} target left on ${vm}`);
-        let source = path;
-        let created: { pool: string; volume: string } | undefined;
-        let format = path?.endsWith('.qcow2') ? 'qcow2' : 'raw';
-        if (typeof size === 'number') {
-          const pool = await resolvePool(hv, str(args, 'pool'));
-          const volume = `${vm}-${target}.qcow2`;
-          if (await hv.volumeExists(pool, volume)) {
-            throw new CommandError(
-              `volume ${volume} already exists in pool ${pool}: remove it or attach it with path=`,
-            );
-          }
-          source = await hv.createVolume(pool, volume, size, 'qcow2');
-          created = { pool, volume };
-          format = 'qcow2';
-        }
-        const device = diskElement({
-          path: source!,
-          target,
-          bus: bus.value,
-          format,
-          type: source!.startsWith('/dev/') ? 'block' : 'file',
-        });
-        try {
-          const applied = await applyDevice(hv, vm, state, 'attach', device, configEdits.attach(device), () =>
-            hasDisk(hv, vm, target, state.persistent),
-          );
-          const what = created
-            ? `${formatKiB(size as number)}, ${bus.value}, pool ${created.pool}`
-            : `${bus.value}, ${source}`;
-          return result(
-            hv,
-            vm,
-            `added disk ${target} (${what}) to ${vm}, ${appliedNote(applied)}`,
-            `Attach storage device '${target}' (${created ? `new volume ${created.pool}/${created.volume}` : source}, ${bus.value}: ${bus.reason}) to guest '${vm}'`,
-          );
-        } catch (error) {
-          // Do not leave a new, unused volume behind.
-          if (created) await hv.deleteVolume(created.pool, created.volume).catch(() => undefined);
-          throw error;
-        }
-      }),
-    );
+        const what = created
+          ? `${formatKiB(size as number)}, ${bus.value}, pool ${created.pool}`
+          : `${bus.value}, ${source}`;
+        return result(
+          hv,
+          vm,
+          `added disk ${target} (${what}) to ${vm}, ${appliedNote(applied)}`,
+          `Attach storage device '${target}' (${created ? `new volume ${created.pool}/${created.volume}` : source}, ${bus.value}: ${bus.reason}) to guest '${vm}'`,
+        );
+      } catch (error) {
+        // Do not leave a new, unused volume behind.
+        if (created) await hv.deleteVolume(created.pool, created.volume).catch(() => undefined);
+        throw error;
+      }
+    });
   },
 };
 
@@ -185,53 +192,50 @@ const diskRemove: CommandSpec = {
     const vm = str(args, 'vm')!;
     const target = str(args, 'target')!;
     const remove = args['delete'] === true;
-    const hv = await locate(ctx, args, vm);
-    return guarded(`removing disk ${target} from '${vm}'`, () =>
-      hv.withDomainLock(vm, async () => {
-        let state = await domainState(hv, vm);
-        const v = await views(hv, vm, state);
-        let disk = state.running ? v.live.disks.find((d) => d.target === target) : undefined;
-        if (!disk) {
-          disk = v.config.disks.find((d) => d.target === target);
-          if (!disk) throw new CommandError(`${vm} has no disk ${target} (see 'vm disk list ${vm}')`);
-          if (state.running) state = { running: false, persistent: true };
-        }
-        if (state.running && !HOTPLUG_BUSES.has(disk.bus)) {
-          throw new CommandError(
-            `${disk.bus.toUpperCase()} disks cannot be unplugged from a running VM: shut ${vm} down first`,
-          );
-        }
-        const applied = await applyDevice(
-          hv,
-          vm,
-          state,
-          'detach',
-          disk.element,
-          configEdits.detach(matchTarget(target)),
-          async () => !(await hasDisk(hv, vm, target, state.persistent)),
+    return changeVm(ctx, args, vm, `removing disk ${target} from '${vm}'`, async (hv) => {
+      let state = await domainState(hv, vm);
+      const v = await views(hv, vm, state);
+      let disk = state.running ? v.live.disks.find((d) => d.target === target) : undefined;
+      if (!disk) {
+        disk = v.config.disks.find((d) => d.target === target);
+        if (!disk) throw new CommandError(`${vm} has no disk ${target} (see 'vm disk list ${vm}')`);
+        if (state.running) state = { running: false, persistent: true };
+      }
+      if (state.running && !HOTPLUG_BUSES.has(disk.bus)) {
+        throw new CommandError(
+          `${disk.bus.toUpperCase()} disks cannot be unplugged from a running VM: shut ${vm} down first`,
         );
-        let note = appliedNote(applied);
-        let released = true;
-        if (applied.live && (await hv.domain(vm)).disks.some((d) => d.target === target)) {
-          released = false;
-          note = 'in config; the running guest has not released it yet (it goes at the next boot)';
+      }
+      const applied = await applyDevice(
+        hv,
+        vm,
+        state,
+        'detach',
+        disk.element,
+        configEdits.detach(matchTarget(target)),
+        async () => !(await hasDisk(hv, vm, target, state.persistent)),
+      );
+      let note = appliedNote(applied);
+      let released = true;
+      if (applied.live && (await hv.domain(vm)).disks.some((d) => d.target === target)) {
+        released = false;
+        note = 'in config; the running guest has not released it yet (it goes at the next boot)';
+      }
+      let volumeNote = disk.source ? `, kept ${disk.source}` : '';
+      if (remove && disk.source) {
+        if (!released || applied.liveRefused) volumeNote = `, kept ${disk.source} (still in use)`;
+        else {
+          await hv.deleteVolumePath(disk.source);
+          volumeNote = `, deleted ${disk.source}`;
         }
-        let volumeNote = disk.source ? `, kept ${disk.source}` : '';
-        if (remove && disk.source) {
-          if (!released || applied.liveRefused) volumeNote = `, kept ${disk.source} (still in use)`;
-          else {
-            await hv.deleteVolumePath(disk.source);
-            volumeNote = `, deleted ${disk.source}`;
-          }
-        }
-        return result(
-          hv,
-          vm,
-          `removed disk ${target} from ${vm}, ${note}${volumeNote}`,
-          `Detach storage device '${target}' from guest '${vm}'${volumeNote}`,
-        );
-      }),
-    );
+      }
+      return result(
+        hv,
+        vm,
+        `removed disk ${target} from ${vm}, ${note}${volumeNote}`,
+        `Detach storage device '${target}' from guest '${vm}'${volumeNote}`,
+      );
+    });
   },
 };
 
@@ -274,45 +278,42 @@ const cdromInsert: CommandSpec = {
   async run(ctx, args) {
     const vm = str(args, 'vm')!;
     const iso = str(args, 'iso')!;
-    const hv = await locate(ctx, args, vm);
-    return guarded(`inserting ${iso} into '${vm}'`, () =>
-      hv.withDomainLock(vm, async () => {
-        const state = await domainState(hv, vm);
-        const v = await views(hv, vm, state);
-        const drive = (state.running ? v.live : v.config).disks.find((d) => d.device === 'cdrom');
-        if (drive) {
-          const applied = await setMedia(hv, vm, state, drive, iso);
-          return result(
-            hv,
-            vm,
-            `inserted ${iso} into ${vm}'s CD-ROM ${drive.target}, ${appliedNote(applied)}`,
-            `Update storage device '${drive.target}' of guest '${vm}': insert '${iso}'`,
-          );
-        }
-        const bus = cdromBus(v.config);
-        const disks = allDisks(v);
-        checkBus(vm, bus, state.running, disks, 'CD-ROM drive');
-        const target = nextTarget(
-          bus,
-          disks.map((d) => d.target),
-        )!;
-        const device = diskElement({
-          path: iso,
-          target,
-          bus,
-          device: 'cdrom',
-          format: 'raw',
-          readonly: true,
-        });
-        const applied = await applyDevice(hv, vm, state, 'attach', device, configEdits.attach(device));
+    return changeVm(ctx, args, vm, `inserting ${iso} into '${vm}'`, async (hv) => {
+      const state = await domainState(hv, vm);
+      const v = await views(hv, vm, state);
+      const drive = (state.running ? v.live : v.config).disks.find((d) => d.device === 'cdrom');
+      if (drive) {
+        const applied = await setMedia(hv, vm, state, drive, iso);
         return result(
           hv,
           vm,
-          `added CD-ROM ${target} (${bus}) with ${iso} to ${vm}, ${appliedNote(applied)}`,
-          `Attach storage device '${target}' (cdrom ${iso}) to guest '${vm}'`,
+          `inserted ${iso} into ${vm}'s CD-ROM ${drive.target}, ${appliedNote(applied)}`,
+          `Update storage device '${drive.target}' of guest '${vm}': insert '${iso}'`,
         );
-      }),
-    );
+      }
+      const bus = cdromBus(v.config);
+      const disks = allDisks(v);
+      checkBus(vm, bus, state.running, disks, 'CD-ROM drive');
+      const target = nextTarget(
+        bus,
+        disks.map((d) => d.target),
+      )!;
+      const device = diskElement({
+        path: iso,
+        target,
+        bus,
+        device: 'cdrom',
+        format: 'raw',
+        readonly: true,
+      });
+      const applied = await applyDevice(hv, vm, state, 'attach', device, configEdits.attach(device));
+      return result(
+        hv,
+        vm,
+        `added CD-ROM ${target} (${bus}) with ${iso} to ${vm}, ${appliedNote(applied)}`,
+        `Attach storage device '${target}' (cdrom ${iso}) to guest '${vm}'`,
+      );
+    });
   },
 };
 
@@ -324,24 +325,21 @@ const cdromEject: CommandSpec = {
   examples: [{ input: 'vm cdrom eject test', reply: 'test has no CD-ROM drive' }],
   async run(ctx, args) {
     const vm = str(args, 'vm')!;
-    const hv = await locate(ctx, args, vm);
-    return guarded(`ejecting the CD-ROM of '${vm}'`, () =>
-      hv.withDomainLock(vm, async () => {
-        const state = await domainState(hv, vm);
-        const v = await views(hv, vm, state);
-        const drives = (state.running ? v.live : v.config).disks.filter((d) => d.device === 'cdrom');
-        if (drives.length === 0) throw new CommandError(`${vm} has no CD-ROM drive`);
-        const drive = drives.find((d) => d.source !== undefined);
-        if (!drive) throw new CommandError(`the CD-ROM drive of ${vm} is already empty`);
-        const applied = await setMedia(hv, vm, state, drive, null);
-        return result(
-          hv,
-          vm,
-          `ejected ${drive.source} from ${vm}'s CD-ROM ${drive.target}, ${appliedNote(applied)}`,
-          `Update storage device '${drive.target}' of guest '${vm}': eject '${drive.source}'`,
-        );
-      }),
-    );
+    return changeVm(ctx, args, vm, `ejecting the CD-ROM of '${vm}'`, async (hv) => {
+      const state = await domainState(hv, vm);
+      const v = await views(hv, vm, state);
+      const drives = (state.running ? v.live : v.config).disks.filter((d) => d.device === 'cdrom');
+      if (drives.length === 0) throw new CommandError(`${vm} has no CD-ROM drive`);
+      const drive = drives.find((d) => d.source !== undefined);
+      if (!drive) throw new CommandError(`the CD-ROM drive of ${vm} is already empty`);
+      const applied = await setMedia(hv, vm, state, drive, null);
+      return result(
+        hv,
+        vm,
+        `ejected ${drive.source} from ${vm}'s CD-ROM ${drive.target}, ${appliedNote(applied)}`,
+        `Update storage device '${drive.target}' of guest '${vm}': eject '${drive.source}'`,
+      );
+    });
   },
 };
 

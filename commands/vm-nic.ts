@@ -6,7 +6,7 @@ import { describeNic, type NicInfo, nicElement, randomMac } from '../src/libvirt
 import type { Hypervisor } from '../src/libvirt/hypervisor.js';
 import { withDevices } from '../src/libvirt/metadata.js';
 import { child, el, type XmlElement } from '../src/libvirt/xml.js';
-import { guarded, HOST_ARG, locate, plural, result, str, VM_ARG, VM_TARGET } from './vm-common.js';
+import { changeVm, guarded, HOST_ARG, locate, plural, result, str, VM_ARG, VM_TARGET } from './vm-common.js';
 
 const MAC_ARG = {
   name: 'mac',
@@ -85,48 +85,45 @@ const nicAdd: CommandSpec = {
     const bridge = str(args, 'bridge');
     if (network !== undefined && bridge !== undefined)
       throw new CommandError('give network= or bridge=, not both', 'invalid');
-    const hv = await locate(ctx, args, vm);
-    return guarded(`adding a NIC to '${vm}'`, () =>
-      hv.withDomainLock(vm, async () => {
-        if (network !== undefined && !(await hv.networkExists(network))) {
-          throw new CommandError(`no network '${network}' on host ${hv.name} (see 'network list')`);
-        }
-        const state = await domainState(hv, vm);
-        const view = await hv.domain(vm, { inactive: state.persistent });
-        const liveView = state.running && state.persistent ? await hv.domain(vm) : view;
-        const taken = [...view.nics, ...liveView.nics].map((n) => n.mac);
-        const wanted = str(args, 'mac');
-        if (wanted !== undefined && taken.includes(wanted)) {
-          throw new CommandError(`${vm} already has a NIC with MAC ${wanted}`);
-        }
-        const mac = wanted ?? randomMac(taken);
-        const model = chooseNicModel(view, str(args, 'model'));
-        const device = nicElement({
-          ...(bridge !== undefined ? { bridge } : { network: network ?? 'default' }),
-          mac,
-          model: model.value,
+    return changeVm(ctx, args, vm, `adding a NIC to '${vm}'`, async (hv) => {
+      if (network !== undefined && !(await hv.networkExists(network))) {
+        throw new CommandError(`no network '${network}' on host ${hv.name} (see 'network list')`);
+      }
+      const state = await domainState(hv, vm);
+      const view = await hv.domain(vm, { inactive: state.persistent });
+      const liveView = state.running && state.persistent ? await hv.domain(vm) : view;
+      const taken = [...view.nics, ...liveView.nics].map((n) => n.mac);
+      const wanted = str(args, 'mac');
+      if (wanted !== undefined && taken.includes(wanted)) {
+        throw new CommandError(`${vm} already has a NIC with MAC ${wanted}`);
+      }
+      const mac = wanted ?? randomMac(taken);
+      const model = chooseNicModel(view, str(args, 'model'));
+      const device = nicElement({
+        ...(bridge !== undefined ? { bridge } : { network: network ?? 'default' }),
+        mac,
+        model: model.value,
+      });
+      const applied = await applyDevice(hv, vm, state, 'attach', device, configEdits.attach(device), () =>
+        hasNic(hv, vm, mac, state.persistent),
+      );
+      // Remember the model chosen for this VM, so later NICs match even after all were removed.
+      if (model.reason !== 'named' && view.metadata.nicModel === undefined && state.persistent) {
+        const current = await hv.virtbotMetadata(vm);
+        const diskBus = chooseDiskBus(view).value;
+        await hv.setVirtbotMetadata(vm, withDevices(current, model.value, diskBus), {
+          live: false,
+          config: true,
         });
-        const applied = await applyDevice(hv, vm, state, 'attach', device, configEdits.attach(device), () =>
-          hasNic(hv, vm, mac, state.persistent),
-        );
-        // Remember the model chosen for this VM, so later NICs match even after all were removed.
-        if (model.reason !== 'named' && view.metadata.nicModel === undefined && state.persistent) {
-          const current = await hv.virtbotMetadata(vm);
-          const diskBus = chooseDiskBus(view).value;
-          await hv.setVirtbotMetadata(vm, withDevices(current, model.value, diskBus), {
-            live: false,
-            config: true,
-          });
-        }
-        const source = bridge !== undefined ? `bridge ${bridge}` : `network ${network ?? 'default'}`;
-        return result(
-          hv,
-          vm,
-          `added NIC ${mac} (${model.value}) on ${source} to ${vm}, ${appliedNote(applied)}`,
-          `Attach network interface '${bridge ?? network ?? 'default'}' (${mac}, ${model.value}: ${model.reason}) to guest '${vm}'`,
-        );
-      }),
-    );
+      }
+      const source = bridge !== undefined ? `bridge ${bridge}` : `network ${network ?? 'default'}`;
+      return result(
+        hv,
+        vm,
+        `added NIC ${mac} (${model.value}) on ${source} to ${vm}, ${appliedNote(applied)}`,
+        `Attach network interface '${bridge ?? network ?? 'default'}' (${mac}, ${model.value}: ${model.reason}) to guest '${vm}'`,
+      );
+    });
   },
 };
 
@@ -177,55 +174,52 @@ const nicUpdate: CommandSpec = {
     if (network === undefined && bridge === undefined && model === undefined) {
       throw new CommandError('nothing to change: give network=, bridge= or model=', 'invalid');
     }
-    const hv = await locate(ctx, args, vm);
-    return guarded(`updating NIC ${mac} of '${vm}'`, () =>
-      hv.withDomainLock(vm, async () => {
-        const state = await domainState(hv, vm);
-        if (model !== undefined && state.running) {
-          throw new CommandError(`the model of a NIC can only change while ${vm} is off (it is running)`);
-        }
-        if (network !== undefined && !(await hv.networkExists(network))) {
-          throw new CommandError(`no network '${network}' on host ${hv.name} (see 'network list')`);
-        }
-        const nic = await findNic(hv, vm, mac, state.persistent);
-        const updated = structuredClone(nic.element);
-        if (network !== undefined || bridge !== undefined) {
-          updated.attrs['type'] = bridge !== undefined ? 'bridge' : 'network';
-          const source = el('source', bridge !== undefined ? { bridge } : { network: network! });
-          const old = child(updated, 'source');
-          if (old) updated.children[updated.children.indexOf(old)] = source;
-          else updated.children.push(source);
-        }
-        if (model !== undefined) {
-          const old = child(updated, 'model');
-          const element = el('model', { type: model });
-          if (old) updated.children[updated.children.indexOf(old)] = element;
-          else updated.children.push(element);
-        }
-        // libvirt-generated live-only parts must not be sent back.
-        updated.children = updated.children.filter(
-          (c) => !('name' in c) || !['target', 'alias'].includes(c.name),
-        );
-        const applied = await applyDevice(
-          hv,
-          vm,
-          state,
-          'update',
-          updated,
-          configEdits.update(matchMac(mac), updated),
-        );
-        const changes: string[] = [];
-        if (network !== undefined) changes.push(`on network ${network}`);
-        if (bridge !== undefined) changes.push(`on bridge ${bridge}`);
-        if (model !== undefined) changes.push(`model ${model}`);
-        return result(
-          hv,
-          vm,
-          `NIC ${mac} of ${vm} now ${changes.join(', ')}, ${appliedNote(applied)}`,
-          `Update network interface '${mac}' of guest '${vm}': ${changes.join(', ')}`,
-        );
-      }),
-    );
+    return changeVm(ctx, args, vm, `updating NIC ${mac} of '${vm}'`, async (hv) => {
+      const state = await domainState(hv, vm);
+      if (model !== undefined && state.running) {
+        throw new CommandError(`the model of a NIC can only change while ${vm} is off (it is running)`);
+      }
+      if (network !== undefined && !(await hv.networkExists(network))) {
+        throw new CommandError(`no network '${network}' on host ${hv.name} (see 'network list')`);
+      }
+      const nic = await findNic(hv, vm, mac, state.persistent);
+      const updated = structuredClone(nic.element);
+      if (network !== undefined || bridge !== undefined) {
+        updated.attrs['type'] = bridge !== undefined ? 'bridge' : 'network';
+        const source = el('source', bridge !== undefined ? { bridge } : { network: network! });
+        const old = child(updated, 'source');
+        if (old) updated.children[updated.children.indexOf(old)] = source;
+        else updated.children.push(source);
+      }
+      if (model !== undefined) {
+        const old = child(updated, 'model');
+        const element = el('model', { type: model });
+        if (old) updated.children[updated.children.indexOf(old)] = element;
+        else updated.children.push(element);
+      }
+      // libvirt-generated live-only parts must not be sent back.
+      updated.children = updated.children.filter(
+        (c) => !('name' in c) || !['target', 'alias'].includes(c.name),
+      );
+      const applied = await applyDevice(
+        hv,
+        vm,
+        state,
+        'update',
+        updated,
+        configEdits.update(matchMac(mac), updated),
+      );
+      const changes: string[] = [];
+      if (network !== undefined) changes.push(`on network ${network}`);
+      if (bridge !== undefined) changes.push(`on bridge ${bridge}`);
+      if (model !== undefined) changes.push(`model ${model}`);
+      return result(
+        hv,
+        vm,
+        `NIC ${mac} of ${vm} now ${changes.join(', ')}, ${appliedNote(applied)}`,
+        `Update network interface '${mac}' of guest '${vm}': ${changes.join(', ')}`,
+      );
+    });
   },
 };
 
@@ -239,39 +233,36 @@ const nicRemove: CommandSpec = {
   async run(ctx, args) {
     const vm = str(args, 'vm')!;
     const mac = str(args, 'mac')!;
-    const hv = await locate(ctx, args, vm);
-    return guarded(`removing NIC ${mac} from '${vm}'`, () =>
-      hv.withDomainLock(vm, async () => {
-        let state = await domainState(hv, vm);
-        let nic = state.running ? (await hv.domain(vm)).nics.find((n) => n.mac === mac) : undefined;
-        if (!nic) {
-          // Not (or not yet) in the running VM: a config-only change.
-          nic = await findNic(hv, vm, mac, state.persistent);
-          if (state.running) state = { running: false, persistent: true };
-        }
-        const applied: Applied = await applyDevice(
-          hv,
-          vm,
-          state,
-          'detach',
-          nic.element,
-          configEdits.detach(matchMac(mac)),
-          async () => !(await hasNic(hv, vm, mac, state.persistent)),
-        );
-        // A guest may ignore an unplug request: check what the live VM really has now.
-        let note = appliedNote(applied);
-        if (applied.live) {
-          const still = (await hv.domain(vm)).nics.some((n) => n.mac === mac);
-          if (still) note = 'in config; the running guest has not released it yet (it goes at the next boot)';
-        }
-        return result(
-          hv,
-          vm,
-          `removed NIC ${mac} from ${vm}, ${note}`,
-          `Detach network interface '${nic.source}' (${mac}) from guest '${vm}'`,
-        );
-      }),
-    );
+    return changeVm(ctx, args, vm, `removing NIC ${mac} from '${vm}'`, async (hv) => {
+      let state = await domainState(hv, vm);
+      let nic = state.running ? (await hv.domain(vm)).nics.find((n) => n.mac === mac) : undefined;
+      if (!nic) {
+        // Not (or not yet) in the running VM: a config-only change.
+        nic = await findNic(hv, vm, mac, state.persistent);
+        if (state.running) state = { running: false, persistent: true };
+      }
+      const applied: Applied = await applyDevice(
+        hv,
+        vm,
+        state,
+        'detach',
+        nic.element,
+        configEdits.detach(matchMac(mac)),
+        async () => !(await hasNic(hv, vm, mac, state.persistent)),
+      );
+      // A guest may ignore an unplug request: check what the live VM really has now.
+      let note = appliedNote(applied);
+      if (applied.live) {
+        const still = (await hv.domain(vm)).nics.some((n) => n.mac === mac);
+        if (still) note = 'in config; the running guest has not released it yet (it goes at the next boot)';
+      }
+      return result(
+        hv,
+        vm,
+        `removed NIC ${mac} from ${vm}, ${note}`,
+        `Detach network interface '${nic.source}' (${mac}) from guest '${vm}'`,
+      );
+    });
   },
 };
 

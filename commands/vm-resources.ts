@@ -4,6 +4,7 @@ import { domainState, scopeFor } from '../src/libvirt/changes.js';
 import type { Hypervisor } from '../src/libvirt/hypervisor.js';
 import { withAccess } from '../src/libvirt/metadata.js';
 import {
+  changeVm,
   formatKiB,
   guarded,
   HOST_ARG,
@@ -41,31 +42,28 @@ const cpuSet: CommandSpec = {
   async run(ctx, args) {
     const vm = str(args, 'vm')!;
     const count = num(args, 'count')!;
-    const hv = await locate(ctx, args, vm);
-    return guarded(`setting the vCPUs of '${vm}'`, () =>
-      hv.withDomainLock(vm, async () => {
-        const state = await domainState(hv, vm);
-        const view = await hv.domain(vm, { inactive: state.persistent });
-        const scope = scopeFor(state);
-        if (count > view.maxVcpus) {
-          if (state.running) {
-            throw new CommandError(
-              `at most ${plural(view.maxVcpus, 'vCPU')} while ${vm} runs (its maximum); shut it down to raise the maximum`,
-            );
-          }
-          await hv.setVcpus(vm, count, { live: false, config: true, maximum: true });
+    return changeVm(ctx, args, vm, `setting the vCPUs of '${vm}'`, async (hv) => {
+      const state = await domainState(hv, vm);
+      const view = await hv.domain(vm, { inactive: state.persistent });
+      const scope = scopeFor(state);
+      if (count > view.maxVcpus) {
+        if (state.running) {
+          throw new CommandError(
+            `at most ${plural(view.maxVcpus, 'vCPU')} while ${vm} runs (its maximum); shut it down to raise the maximum`,
+          );
         }
-        await hv.setVcpus(vm, count, scope);
-        const where =
-          scope.live && scope.config ? 'live and in config' : scope.live ? 'live only' : 'in config';
-        return result(
-          hv,
-          vm,
-          `${vm} now has ${plural(count, 'vCPU')} (was ${view.vcpus}${count > view.maxVcpus ? `, maximum raised to ${count}` : ''}), ${where}`,
-          `Update guest '${vm}': vcpus ${view.vcpus} -> ${count}`,
-        );
-      }),
-    );
+        await hv.setVcpus(vm, count, { live: false, config: true, maximum: true });
+      }
+      await hv.setVcpus(vm, count, scope);
+      const where =
+        scope.live && scope.config ? 'live and in config' : scope.live ? 'live only' : 'in config';
+      return result(
+        hv,
+        vm,
+        `${vm} now has ${plural(count, 'vCPU')} (was ${view.vcpus}${count > view.maxVcpus ? `, maximum raised to ${count}` : ''}), ${where}`,
+        `Update guest '${vm}': vcpus ${view.vcpus} -> ${count}`,
+      );
+    });
   },
 };
 
@@ -87,39 +85,35 @@ const memorySet: CommandSpec = {
     const kib = num(args, 'size')!;
     if (kib < 64 * 1024)
       throw new CommandError(`${formatKiB(kib)} is too little memory: at least 64M`, 'invalid');
-    const hv = await locate(ctx, args, vm);
-    return guarded(`setting the memory of '${vm}'`, () =>
-      hv.withDomainLock(vm, async () => {
-        const state = await domainState(hv, vm);
-        const view = await hv.domain(vm, { inactive: state.persistent });
-        const scope = scopeFor(state);
-        const raise = kib > view.memoryKiB;
-        if (raise) {
-          if (state.running) {
-            throw new CommandError(
-              `at most ${formatKiB(view.memoryKiB)} while ${vm} runs (its maximum); shut it down to raise the maximum`,
-            );
-          }
-          await hv.setMaxMemory(vm, kib, { live: false, config: true });
+    return changeVm(ctx, args, vm, `setting the memory of '${vm}'`, async (hv) => {
+      const state = await domainState(hv, vm);
+      const view = await hv.domain(vm, { inactive: state.persistent });
+      const scope = scopeFor(state);
+      const raise = kib > view.memoryKiB;
+      if (raise) {
+        if (state.running) {
+          throw new CommandError(
+            `at most ${formatKiB(view.memoryKiB)} while ${vm} runs (its maximum); shut it down to raise the maximum`,
+          );
         }
-        await hv.setMemory(vm, kib, scope);
-        let where =
-          scope.live && scope.config ? 'live and in config' : scope.live ? 'live only' : 'in config';
-        if (scope.live) {
-          // Live memory is a balloon request: the guest's driver carries it out (or not).
-          const now = (await hv.domain(vm)).currentMemoryKiB;
-          if (now !== kib) {
-            where = `${scope.config ? 'in config; ' : ''}asked the running guest to balloon to it (it still has ${formatKiB(now)}; that needs its balloon driver)`;
-          }
+        await hv.setMaxMemory(vm, kib, { live: false, config: true });
+      }
+      await hv.setMemory(vm, kib, scope);
+      let where = scope.live && scope.config ? 'live and in config' : scope.live ? 'live only' : 'in config';
+      if (scope.live) {
+        // Live memory is a balloon request: the guest's driver carries it out (or not).
+        const now = (await hv.domain(vm)).currentMemoryKiB;
+        if (now !== kib) {
+          where = `${scope.config ? 'in config; ' : ''}asked the running guest to balloon to it (it still has ${formatKiB(now)}; that needs its balloon driver)`;
         }
-        return result(
-          hv,
-          vm,
-          `${vm} now has ${formatKiB(kib)} memory (was ${formatKiB(view.currentMemoryKiB)}${raise ? `, maximum raised to ${formatKiB(kib)}` : ''}), ${where}`,
-          `Update guest '${vm}': memory ${view.currentMemoryKiB} KiB -> ${kib} KiB`,
-        );
-      }),
-    );
+      }
+      return result(
+        hv,
+        vm,
+        `${vm} now has ${formatKiB(kib)} memory (was ${formatKiB(view.currentMemoryKiB)}${raise ? `, maximum raised to ${formatKiB(kib)}` : ''}), ${where}`,
+        `Update guest '${vm}': memory ${view.currentMemoryKiB} KiB -> ${kib} KiB`,
+      );
+    });
   },
 };
 
@@ -165,50 +159,47 @@ async function change(ctx: CommandContext, args: Args, kind: Kind, add: boolean)
   const vm = str(args, 'vm')!;
   const names = list(args, 'names');
   const word = kind === 'users' ? 'user' : 'group';
-  const hv = await locate(ctx, args, vm);
-  return guarded(`changing the ${kind} of '${vm}'`, () =>
-    hv.withDomainLock(vm, async () => {
-      if (add) {
-        const known = new Set(kind === 'users' ? await hv.users() : await hv.groups());
-        const unknown = names.filter((n) => !known.has(n));
-        if (unknown.length > 0) {
-          throw new CommandError(
-            `no ${word} ${unknown.map((n) => `'${n}'`).join(', ')} on host ${hv.name} (see 'host ${kind} list host=${hv.name}')`,
-          );
-        }
+  return changeVm(ctx, args, vm, `changing the ${kind} of '${vm}'`, async (hv) => {
+    if (add) {
+      const known = new Set(kind === 'users' ? await hv.users() : await hv.groups());
+      const unknown = names.filter((n) => !known.has(n));
+      if (unknown.length > 0) {
+        throw new CommandError(
+          `no ${word} ${unknown.map((n) => `'${n}'`).join(', ')} on host ${hv.name} (see 'host ${kind} list host=${hv.name}')`,
+        );
       }
-      const state = await domainState(hv, vm);
-      const current = await accessOf(hv, vm);
-      const before = current[kind];
-      let after: string[];
-      let changed: string[];
-      if (add) {
-        changed = names.filter((n) => !before.includes(n));
-        after = [...before, ...changed];
-      } else {
-        const missing = names.filter((n) => !before.includes(n));
-        if (missing.length === names.length) {
-          throw new CommandError(`${vm} has no ${word} ${missing.map((n) => `'${n}'`).join(', ')}`);
-        }
-        changed = names.filter((n) => before.includes(n));
-        after = before.filter((n) => !names.includes(n));
+    }
+    const state = await domainState(hv, vm);
+    const current = await accessOf(hv, vm);
+    const before = current[kind];
+    let after: string[];
+    let changed: string[];
+    if (add) {
+      changed = names.filter((n) => !before.includes(n));
+      after = [...before, ...changed];
+    } else {
+      const missing = names.filter((n) => !before.includes(n));
+      if (missing.length === names.length) {
+        throw new CommandError(`${vm} has no ${word} ${missing.map((n) => `'${n}'`).join(', ')}`);
       }
-      if (changed.length === 0)
-        return result(hv, vm, `nothing to change: ${vm} already has ${names.join(', ')}`);
-      const users = kind === 'users' ? after : current.users;
-      const groups = kind === 'groups' ? after : current.groups;
-      // Only <access> inside virtbot's element is rebuilt; libvirt's metadata API leaves the rest of the domain alone.
-      const element = withAccess(await hv.virtbotMetadata(vm), users, groups);
-      await hv.setVirtbotMetadata(vm, element, scopeFor(state));
-      const verb = add ? 'granted' : 'revoked';
-      return result(
-        hv,
-        vm,
-        `${verb} ${changed.join(', ')} ${add ? 'access to' : 'access from'} ${vm}; ${kind} now: ${after.join(', ') || 'none'}`,
-        `${add ? 'Add' : 'Remove'} ${word}${changed.length === 1 ? '' : 's'} ${changed.map((n) => `'${n}'`).join(', ')} ${add ? 'to' : 'from'} guest '${vm}'`,
-      );
-    }),
-  );
+      changed = names.filter((n) => before.includes(n));
+      after = before.filter((n) => !names.includes(n));
+    }
+    if (changed.length === 0)
+      return result(hv, vm, `nothing to change: ${vm} already has ${names.join(', ')}`);
+    const users = kind === 'users' ? after : current.users;
+    const groups = kind === 'groups' ? after : current.groups;
+    // Only <access> inside virtbot's element is rebuilt; libvirt's metadata API leaves the rest of the domain alone.
+    const element = withAccess(await hv.virtbotMetadata(vm), users, groups);
+    await hv.setVirtbotMetadata(vm, element, scopeFor(state));
+    const verb = add ? 'granted' : 'revoked';
+    return result(
+      hv,
+      vm,
+      `${verb} ${changed.join(', ')} ${add ? 'access to' : 'access from'} ${vm}; ${kind} now: ${after.join(', ') || 'none'}`,
+      `${add ? 'Add' : 'Remove'} ${word}${changed.length === 1 ? '' : 's'} ${changed.map((n) => `'${n}'`).join(', ')} ${add ? 'to' : 'from'} guest '${vm}'`,
+    );
+  });
 }
 
 function accessChange(kind: Kind, add: boolean): CommandSpec {
