@@ -105,12 +105,15 @@ describe.skipIf(NO_VIRSH)(NO_VIRSH ? `virsh shell — ${NO_VIRSH_REASON}` : 'vir
       expect(s.starts).toBe(1);
     });
 
-    test('one command costs about a millisecond on a warm shell', async () => {
+    // How fast a warm shell answers is bench/'s to measure; here, that it stays one process.
+    test('a hundred commands run in one virsh process', async () => {
       const s = shell();
-      await s.run('uri');
-      const t0 = performance.now();
-      for (let i = 0; i < 100; i++) await s.run('domstate', [{ option: '--domain', value: 'test' }]);
-      expect((performance.now() - t0) / 100).toBeLessThan(20);
+      for (let i = 0; i < 100; i++) {
+        expect((await s.run('domstate', [{ option: '--domain', value: 'test' }])).stdout.trim()).toBe(
+          'running',
+        );
+      }
+      expect(s.starts).toBe(1);
     });
   });
 
