@@ -16,6 +16,8 @@ const COMMON_ALIASES: Record<string, string> = {
   new: 'create',
 };
 
+const EMPTY: ReadonlySet<string> = new Set();
+
 export class ResolveError extends Error {
   constructor(message: string) {
     super(message);
@@ -32,6 +34,8 @@ export interface Resolution {
 export class CommandRegistry {
   private readonly byPath = new Map<string, CommandSpec>();
   private readonly groups = new Map<string, CommandGroup>();
+  /** Path prefix ('' for none, 'vm', 'vm nic') -> the words that may follow it: resolution's hot path. */
+  private readonly nextWords = new Map<string, Set<string>>();
 
   constructor(groups: CommandGroup[] = []) {
     for (const group of groups) this.register(group);
@@ -46,6 +50,12 @@ export class CommandRegistry {
       if (spec.path[0] !== group.name)
         throw new Error(`command '${key}' is not under its group '${group.name}'`);
       this.byPath.set(key, spec);
+      spec.path.forEach((word, i) => {
+        const prefix = spec.path.slice(0, i).join(' ');
+        const words = this.nextWords.get(prefix) ?? new Set<string>();
+        words.add(word);
+        this.nextWords.set(prefix, words);
+      });
     }
   }
 
@@ -79,7 +89,7 @@ export class CommandRegistry {
     let group: CommandGroup | undefined;
     for (const typed of words) {
       const word = typed.toLowerCase();
-      const next = new Set(this.under(out).map((spec) => spec.path[out.length]));
+      const next = this.nextWords.get(out.join(' ')) ?? EMPTY;
       const alias = group?.aliases?.[word] ?? COMMON_ALIASES[word];
       out.push(!next.has(word) && alias !== undefined && next.has(alias) ? alias : word);
       if (out.length === 1) group = this.groups.get(out[0]!);
