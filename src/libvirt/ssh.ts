@@ -11,8 +11,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import ssh2 from 'ssh2';
+import { readSecret } from '../config/read-secret.js';
 import type { HostConfig, SshConfig } from '../config/sections/hosts.js';
-import { readSecret } from '../transports/secret.js';
 import type { HostBackend } from './backend.js';
 import {
   closeOnce,

@@ -29,9 +29,9 @@ import {
   Routes,
 } from 'discord.js';
 import type { CommandSpec } from '../command/spec.js';
+import { readSecret } from '../config/read-secret.js';
 import type { DiscordServerConfig } from '../config/sections/transports.js';
 import type { InboundMessage, Place, Reply, Sender } from '../core/types.js';
-import { readSecret } from './secret.js';
 import {
   buildSlashCommands,
   commandsDiffer,

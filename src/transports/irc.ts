@@ -19,10 +19,10 @@ import IRC, {
   type QuitEvent,
   type WhoListEvent,
 } from 'irc-framework';
+import { readSecret } from '../config/read-secret.js';
 import type { IrcNetworkConfig } from '../config/sections/transports.js';
 import type { InboundMessage, Place, Reply, Sender } from '../core/types.js';
 import { Outbox } from './outbox.js';
-import { readSecret } from './secret.js';
 import { splitLines, stripIrcFormatting } from './text.js';
 import {
   backoffDelay,

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { Secret } from '../config/sections/secret.js';
+import type { Secret } from './sections/secret.js';
 
 /** Reads a configured secret: from a file (trailing newline removed), an environment variable, or a literal. */
 export async function readSecret(secret: Secret, what: string): Promise<string> {
