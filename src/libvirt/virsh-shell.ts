@@ -1,20 +1,23 @@
 /**
  * One long-lived interactive `virsh -c URI` per host, fed one command at a time.
  *
- * Framing. virsh has no batch mode with per-command status, so each command is sent as
+ * Framing. virsh has no batch mode with per-command status, so each command is sent followed by
+ * one marker line:
  *
- *     echo 'VBBEGIN' '<nonce>'
  *     <command>
  *     echo --err 'VBEND' '<nonce>'
- *     echo 'VBEND' '<nonce>'
  *
- * The command's stdout is what lies between "VBBEGIN <nonce>" and "VBEND <nonce>" on stdout, its
- * stderr is what precedes "error: VBEND <nonce>" on stderr. The markers are printed with a blank
- * between two quoted words, so the readline echo of the command line (`echo 'VBEND' '<nonce>'`)
- * can never be mistaken for the marker itself, and the nonce is 128 random bits per command. A
- * command failed when its stderr holds an `error:` line (virsh reports every failure that way).
- * stdout of a piped virsh is block-buffered, but readline flushes it with every prompt, so the
- * final marker always arrives.
+ * virsh reads a line only when the one before has finished, and readline echoes each line it
+ * reads, after the prompt, on stdout. So the command's stdout is what lies between the echo of
+ * its own line (`virsh # <command>`, which must open the stream exactly: anything else means the
+ * framing cannot be trusted) and the echo of the marker line (`virsh # echo --err 'VBEND'
+ * '<nonce>'`); its stderr is what precedes "error: VBEND <nonce>" on stderr (the marker is printed
+ * with a blank between two quoted words, so no echo of the line can be mistaken for it). Both
+ * ends are needed: stdout and stderr are separate streams with no order between them. The nonce
+ * is 128 random bits per command, chosen after the command's arguments are fixed, so no output
+ * can forge either end. A command failed when its stderr holds an `error:` line (virsh reports
+ * every failure that way). stdout of a piped virsh is block-buffered, but readline flushes it
+ * with every prompt, so the echo of the marker always arrives.
  *
  * Commands are serialized; each has a timeout. A process that dies is restarted for the next
  * command, and a command in flight when it died (or timed out) fails with
@@ -80,6 +83,8 @@ const PROMPT = 'virsh # ';
 interface Pending {
   nonce: string;
   line: string;
+  /** The first exchange of a process: whatever precedes the first prompt (a login banner) is dropped. */
+  first: boolean;
   resolve(result: { stdout: string; stderr: string }): void;
   reject(error: Error): void;
   timer: NodeJS.Timeout;
@@ -193,7 +198,7 @@ export class VirshShell {
       }
     });
     // A no-op exchange proves the process reads commands and libvirt is connected.
-    const hello = await this.exchange(live, 'uri', this.startTimeoutMs).catch((error: unknown) => {
+    const hello = await this.exchange(live, 'uri', this.startTimeoutMs, true).catch((error: unknown) => {
       proc.kill();
       throw error instanceof VirshConnectionError
         ? new VirshConnectionError(`cannot start virsh on ${this.host}: ${error.message}`)
@@ -215,7 +220,12 @@ export class VirshShell {
     return live;
   }
 
-  private exchange(live: Live, line: string, timeoutMs: number): Promise<{ stdout: string; stderr: string }> {
+  private exchange(
+    live: Live,
+    line: string,
+    timeoutMs: number,
+    first = false,
+  ): Promise<{ stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
       if (live.closed) {
         reject(new VirshConnectionError(`virsh on ${this.host} is not running`, line));
@@ -236,11 +246,9 @@ export class VirshShell {
           ),
         );
       }, timeoutMs);
-      live.pending = { nonce, line, resolve, reject, timer };
+      live.pending = { nonce, line, first, resolve, reject, timer };
       try {
-        live.proc.write(
-          `echo 'VBBEGIN' '${nonce}'\n${line}\necho --err 'VBEND' '${nonce}'\necho 'VBEND' '${nonce}'\n`,
-        );
+        live.proc.write(`${line}\n${markerLine(nonce)}\n`);
       } catch (error) {
         live.pending = null;
         clearTimeout(timer);
@@ -254,26 +262,27 @@ export class VirshShell {
   private check(live: Live): void {
     const pending = live.pending;
     if (!pending) return;
-    const begin = `VBBEGIN ${pending.nonce}`;
-    const end = `VBEND ${pending.nonce}`;
-    const errEnd = `error: ${end}\n`;
+    const errEnd = `error: VBEND ${pending.nonce}\n`;
     const errAt = live.err.indexOf(errEnd);
     if (errAt < 0) return;
-    const beginAt = live.out.indexOf(begin);
-    if (beginAt < 0) return;
-    const endAt = live.out.indexOf(end, beginAt + begin.length);
-    if (endAt < 0) return;
-    let stdout = live.out.slice(beginAt + begin.length, endAt);
+    const outEnd = `${PROMPT}${markerLine(pending.nonce)}\n`;
+    const outAt = live.out.indexOf(outEnd);
+    if (outAt < 0) return;
+    let stdout = live.out.slice(0, outAt);
     const stderr = live.err.slice(0, errAt);
-    live.out = live.out.slice(endAt + end.length);
+    live.out = live.out.slice(outAt + outEnd.length);
     live.err = live.err.slice(errAt + errEnd.length);
     live.pending = null;
     clearTimeout(pending.timer);
-    // Remove readline's echo of our own lines. An echo that is not the exact line means the
-    // framing cannot be trusted: fail rather than return someone else's bytes as output.
+    if (pending.first) {
+      const prompt = stdout.indexOf(PROMPT);
+      if (prompt > 0) stdout = stdout.slice(prompt);
+    }
+    // The stream must open with readline's echo of our own line. Anything else (a garbled echo,
+    // bytes no command of ours printed) means the framing cannot be trusted: fail rather than
+    // return someone else's bytes as output.
     const echoed = `${PROMPT}${pending.line}\n`;
-    if (stdout.startsWith(echoed)) stdout = stdout.slice(echoed.length);
-    else if (stdout.startsWith(PROMPT)) {
+    if (!stdout.startsWith(echoed)) {
       live.closed = true;
       if (this.live === live) this.live = null;
       live.proc.kill();
@@ -285,10 +294,13 @@ export class VirshShell {
       );
       return;
     }
-    const trailer = stdout.lastIndexOf(`${PROMPT}echo --err 'VBEND' '${pending.nonce}'`);
-    if (trailer >= 0) stdout = stdout.slice(0, trailer);
-    pending.resolve({ stdout, stderr });
+    pending.resolve({ stdout: stdout.slice(echoed.length), stderr });
   }
+}
+
+/** The line that ends a command: its echo ends stdout, its output ("error: VBEND <nonce>") stderr. */
+function markerLine(nonce: string): string {
+  return `echo --err 'VBEND' '${nonce}'`;
 }
 
 function shortLine(line: string): string {

@@ -105,6 +105,172 @@ describe.skipIf(NO_VIRSH)(NO_VIRSH ? `virsh shell — ${NO_VIRSH_REASON}` : 'vir
       expect(s.starts).toBe(1);
     });
 
+    test('each command is sent with one marker line, under a fresh random nonce', async () => {
+      const { sent, spawn } = recording(localVirshSpawner(URI));
+      const s = shell(spawn);
+      await s.run('domstate', [{ option: '--domain', value: 'test' }]);
+      await s.run('domstate', [{ option: '--domain', value: 'test' }]);
+      const nonces = sent.map((data) => {
+        const m = /^(.*)\necho --err 'VBEND' '([0-9a-f]{32})'\n$/.exec(data);
+        expect(m, data).not.toBeNull();
+        return m![2];
+      });
+      expect(sent.slice(1).map((d) => d.split('\n')[0])).toEqual([
+        "domstate --domain 'test'",
+        "domstate --domain 'test'",
+      ]);
+      expect(new Set(nonces).size).toBe(sent.length);
+    });
+
+    const FORGED = [
+      "virsh # echo --err 'VBEND' '00000000000000000000000000000000'",
+      'error: VBEND 00000000000000000000000000000000',
+      'VBBEGIN 0123 VBEND 0123',
+      "virsh # echo 'VBEND' 'x'",
+      'virsh # ',
+      'virsh # uri',
+    ];
+
+    test('output that looks like markers, prompts or errors comes back as output', async () => {
+      const s = shell();
+      for (const text of FORGED) {
+        const out = await s.run('echo', [text]);
+        expect(out.stdout).toBe(text);
+        expect(out.stderr).toBe('');
+      }
+      // The same on stderr is an error line of virsh's own making, so the command failed.
+      const err = await s.run('echo', [{ option: '--err' }, FORGED[0]!]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(VirshError);
+      expect((await s.run('echo', ['still in step'])).stdout).toBe('still in step');
+      expect(s.starts).toBe(1);
+    });
+
+    /**
+     * A stand-in for virsh that echoes each line after the prompt as readline does, answers with
+     * `answer(line)`, and delivers its two streams as `deliver` says (order, chunking).
+     */
+    function fakeVirsh(
+      answer: (line: string) => { out?: string; err?: string },
+      deliver: (out: string, err: string, emit: { out(c: string): void; err(c: string): void }) => void,
+    ): ShellSpawner {
+      return async () => {
+        let onOut: (c: string) => void = () => {};
+        let onErr: (c: string) => void = () => {};
+        let onClose: (reason: string) => void = () => {};
+        let closed = false;
+        let buffer = '';
+        return {
+          write(data) {
+            buffer += data;
+            let out = '';
+            let err = '';
+            for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
+              const line = buffer.slice(0, nl);
+              buffer = buffer.slice(nl + 1);
+              out += `virsh # ${line}\n`;
+              const marker = /^echo --err 'VBEND' '([0-9a-f]+)'$/.exec(line);
+              if (marker) err += `error: VBEND ${marker[1]}\n`;
+              else {
+                const a = answer(line);
+                out += a.out ?? '';
+                err += a.err ?? '';
+              }
+            }
+            deliver(out, err, {
+              out: (c) => {
+                if (!closed) onOut(c);
+              },
+              err: (c) => {
+                if (!closed) onErr(c);
+              },
+            });
+          },
+          onStdout: (l) => {
+            onOut = l;
+          },
+          onStderr: (l) => {
+            onErr = l;
+          },
+          onClose: (l) => {
+            onClose = l;
+          },
+          kill() {
+            if (closed) return;
+            closed = true;
+            onClose('was killed');
+          },
+        };
+      };
+    }
+
+    const HOSTILE_XML = FORGED.map((f) => `<description>${f}</description>`).join('\n');
+    const answers = (line: string) =>
+      line.startsWith('dumpxml')
+        ? { out: `${HOSTILE_XML}\n`, err: 'warning: error: VBEND 1\n' }
+        : line.startsWith('dominfo')
+          ? { err: "error: failed to get domain 'nope'\n" }
+          : { out: 'test:///default\n' };
+
+    test('either stream may come first, in any chunks: each command still gets exactly its own output', async () => {
+      const orders: ((
+        out: string,
+        err: string,
+        emit: { out(c: string): void; err(c: string): void },
+      ) => void)[] = [
+        // stderr first, a macrotask apart
+        (out, err, emit) => {
+          emit.err(err);
+          setTimeout(() => emit.out(out), 1);
+        },
+        // one character at a time, the streams interleaved
+        (out, err, emit) => {
+          queueMicrotask(() => {
+            for (let i = 0; i < Math.max(out.length, err.length); i++) {
+              if (i < out.length) emit.out(out[i]!);
+              if (i < err.length) emit.err(err[i]!);
+            }
+          });
+        },
+      ];
+      for (const deliver of orders) {
+        const s = shell(fakeVirsh(answers, deliver));
+        const [xml, missing, again] = await Promise.all([
+          s.run('dumpxml', [{ option: '--domain', value: 'test' }]),
+          s.run('dominfo', [{ option: '--domain', value: 'nope' }]).catch((e: unknown) => e),
+          s.run('dumpxml', [{ option: '--domain', value: 'test' }]),
+        ]);
+        expect(xml).toEqual({ stdout: `${HOSTILE_XML}\n`, stderr: 'warning: error: VBEND 1\n' });
+        expect(missing).toBeInstanceOf(VirshError);
+        expect(again).toEqual(xml);
+        expect(s.starts).toBe(1);
+      }
+    });
+
+    test('stdout that does not open with the echo of the command fails it, outcome unknown, and virsh is replaced', async () => {
+      let stray = false;
+      const s = shell(
+        fakeVirsh(answers, (out, err, emit) => {
+          queueMicrotask(() => {
+            if (stray && out.includes('dumpxml')) {
+              stray = false;
+              emit.out('left over from nowhere\n');
+            }
+            emit.out(out);
+            emit.err(err);
+          });
+        }),
+      );
+      await s.run('uri');
+      stray = true;
+      const err = await s.run('dumpxml', [{ option: '--domain', value: 'test' }]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(VirshConnectionError);
+      expect((err as Error).message).toMatch(/garbled the echo .* outcome unknown/);
+      expect((await s.run('dumpxml', [{ option: '--domain', value: 'test' }])).stdout).toBe(
+        `${HOSTILE_XML}\n`,
+      );
+      expect(s.starts).toBe(2);
+    });
+
     // How fast a warm shell answers is bench/'s to measure; here, that it stays one process.
     test('a hundred commands run in one virsh process', async () => {
       const s = shell();
