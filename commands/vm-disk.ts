@@ -18,17 +18,7 @@ import {
 } from '../src/libvirt/domain.js';
 import type { Hypervisor } from '../src/libvirt/hypervisor.js';
 import { child, el, type XmlElement } from '../src/libvirt/xml.js';
-import {
-  changeVm,
-  formatKiB,
-  guarded,
-  HOST_ARG,
-  locate,
-  result,
-  str,
-  VM_ARG,
-  VM_TARGET,
-} from './vm-common.js';
+import { changeVm, formatKiB, HOST_ARG, onVm, result, str, VM_ARG, VM_TARGET } from './vm-common.js';
 import { resolvePool } from './vm-create.js';
 
 /** Config and live views (the same object when the VM is off or transient). */
@@ -65,14 +55,13 @@ const diskList: CommandSpec = {
   examples: [{ input: 'vm disk list test', reply: 'vda (disk, virtio, /guest/diskimage1)' }],
   async run(ctx, args) {
     const vm = str(args, 'vm')!;
-    const hv = await locate(ctx, args, vm);
-    const disks = await guarded(`listing disks of '${vm}'`, async () =>
-      allDisks(await views(hv, vm, await domainState(hv, vm))),
-    );
-    const brief = (d: DiskInfo) =>
-      `${d.target} (${d.device}, ${d.bus}, ${d.source ?? (d.volume ? `${d.pool}/${d.volume}` : 'empty')})`;
-    const reply = disks.length === 0 ? `${vm} has no disks` : `${vm}: ${disks.map(brief).join(', ')}`;
-    return result(hv, vm, reply, `List storage devices of guest '${vm}'`, disks.map(describeDisk));
+    return onVm(ctx, args, vm, `listing disks of '${vm}'`, async (hv) => {
+      const disks = allDisks(await views(hv, vm, await domainState(hv, vm)));
+      const brief = (d: DiskInfo) =>
+        `${d.target} (${d.device}, ${d.bus}, ${d.source ?? (d.volume ? `${d.pool}/${d.volume}` : 'empty')})`;
+      const reply = disks.length === 0 ? `${vm} has no disks` : `${vm}: ${disks.map(brief).join(', ')}`;
+      return result(hv, vm, reply, `List storage devices of guest '${vm}'`, disks.map(describeDisk));
+    });
   },
 };
 

@@ -6,7 +6,7 @@ import { describeNic, type NicInfo, nicElement, randomMac } from '../src/libvirt
 import type { Hypervisor } from '../src/libvirt/hypervisor.js';
 import { withDevices } from '../src/libvirt/metadata.js';
 import { child, el, type XmlElement } from '../src/libvirt/xml.js';
-import { changeVm, guarded, HOST_ARG, locate, plural, result, str, VM_ARG, VM_TARGET } from './vm-common.js';
+import { changeVm, HOST_ARG, onVm, plural, result, str, VM_ARG, VM_TARGET } from './vm-common.js';
 
 const MAC_ARG = {
   name: 'mac',
@@ -47,16 +47,17 @@ const nicList: CommandSpec = {
   examples: [{ input: 'vm nic list test', reply: 'aa:bb:cc:dd:ee:ff (network default' }],
   async run(ctx, args) {
     const vm = str(args, 'vm')!;
-    const hv = await locate(ctx, args, vm);
-    const nics = await guarded(`listing NICs of '${vm}'`, () => nicsOf(hv, vm));
-    const brief = ({ nic, where }: { nic: NicInfo; where: string }) =>
-      `${nic.mac} (${nic.type} ${nic.source}, ${nic.model ?? 'default model'}${where ? `, ${where}` : ''})`;
-    const reply =
-      nics.length === 0
-        ? `${vm} has no NICs`
-        : `${vm} has ${plural(nics.length, 'NIC')}: ${nics.map(brief).join(', ')}`;
-    const lines = nics.map(({ nic, where }) => `${describeNic(nic)}${where ? ` (${where})` : ''}`);
-    return result(hv, vm, reply, `List network interfaces of guest '${vm}'`, lines);
+    return onVm(ctx, args, vm, `listing NICs of '${vm}'`, async (hv) => {
+      const nics = await nicsOf(hv, vm);
+      const brief = ({ nic, where }: { nic: NicInfo; where: string }) =>
+        `${nic.mac} (${nic.type} ${nic.source}, ${nic.model ?? 'default model'}${where ? `, ${where}` : ''})`;
+      const reply =
+        nics.length === 0
+          ? `${vm} has no NICs`
+          : `${vm} has ${plural(nics.length, 'NIC')}: ${nics.map(brief).join(', ')}`;
+      const lines = nics.map(({ nic, where }) => `${describeNic(nic)}${where ? ` (${where})` : ''}`);
+      return result(hv, vm, reply, `List network interfaces of guest '${vm}'`, lines);
+    });
   },
 };
 

@@ -6,11 +6,10 @@ import { withAccess } from '../src/libvirt/metadata.js';
 import {
   changeVm,
   formatKiB,
-  guarded,
   HOST_ARG,
   list,
-  locate,
   num,
+  onVm,
   plural,
   result,
   str,
@@ -139,18 +138,19 @@ function accessList(kind: Kind): CommandSpec {
     examples: [{ input: `vm ${kind} list test`, reply: `test has no ${kind}` }],
     async run(ctx, args) {
       const vm = str(args, 'vm')!;
-      const hv = await locate(ctx, args, vm);
-      const access = await guarded(`reading the access list of '${vm}'`, () => accessOf(hv, vm));
-      const names = access[kind];
-      const from = access.from === 'kimchi' ? ' (from Kimchi metadata)' : '';
-      return result(
-        hv,
-        vm,
-        names.length === 0
-          ? `${vm} has no ${kind}`
-          : `${vm} ${plural(names.length, word)}: ${names.join(', ')}${from}`,
-        `List ${kind} of guest '${vm}'`,
-      );
+      return onVm(ctx, args, vm, `reading the access list of '${vm}'`, async (hv) => {
+        const access = await accessOf(hv, vm);
+        const names = access[kind];
+        const from = access.from === 'kimchi' ? ' (from Kimchi metadata)' : '';
+        return result(
+          hv,
+          vm,
+          names.length === 0
+            ? `${vm} has no ${kind}`
+            : `${vm} ${plural(names.length, word)}: ${names.join(', ')}${from}`,
+          `List ${kind} of guest '${vm}'`,
+        );
+      });
     },
   };
 }

@@ -1,18 +1,8 @@
 /** `vm …`: list, inspect and operate libvirt domains. */
-import type { CommandGroup, CommandSpec } from '../src/command/spec.js';
-import { describeDisk, describeNic } from '../src/libvirt/domain.js';
-import {
-  formatKiB,
-  guarded,
-  HOST_ARG,
-  locate,
-  plural,
-  result,
-  str,
-  userError,
-  VM_ARG,
-  VM_TARGET,
-} from './vm-common.js';
+import type { CommandGroup, CommandResult, CommandSpec } from '../src/command/spec.js';
+import { type DomainView, describeDisk, describeNic } from '../src/libvirt/domain.js';
+import type { Hypervisor } from '../src/libvirt/hypervisor.js';
+import { formatKiB, HOST_ARG, onVm, plural, result, str, userError, VM_ARG, VM_TARGET } from './vm-common.js';
 import { lifecycleCommands } from './vm-create.js';
 import { cdromCommands, diskCommands } from './vm-disk.js';
 import { nicCommands } from './vm-nic.js';
@@ -70,43 +60,49 @@ const info: CommandSpec = {
   ],
   async run(ctx, args) {
     const vm = str(args, 'vm')!;
-    const hv = await locate(ctx, args, vm);
-    const [summary, view] = await guarded(`reading VM '${vm}'`, () =>
-      Promise.all([hv.domainSummary(vm), hv.domain(vm)]),
-    );
-    // What virtbot stored, and what changes at the next boot, live in the persistent config.
-    const running = summary.state !== 'shut off';
-    const config =
-      running && summary.persistent
-        ? await guarded(`reading VM '${vm}'`, () => hv.domain(vm, { inactive: true }))
-        : view;
-    const meta = config.metadata;
-    const lines: string[] = [];
-    const os = meta.distro ? `${meta.distro} ${meta.version ?? ''}`.trim() : 'unknown';
-    lines.push(
-      `OS: ${os}, arch ${view.arch}${meta.source !== 'none' ? ` (from ${meta.source} metadata)` : ''}` +
-        (meta.nicModel ? `, NIC model ${meta.nicModel}` : '') +
-        (meta.diskBus ? `, disk bus ${meta.diskBus}` : ''),
-    );
-    for (const nic of view.nics) lines.push(`NIC ${describeNic(nic)}`);
-    for (const disk of view.disks) lines.push(`disk ${describeDisk(disk)}`);
-    if (meta.users.length + meta.groups.length > 0) {
-      lines.push(`users: ${meta.users.join(', ') || '-'}; groups: ${meta.groups.join(', ') || '-'}`);
-    }
-    const pending: string[] = [];
-    if (config.vcpus !== view.vcpus) pending.push(plural(config.vcpus, 'vCPU'));
-    if (config.currentMemoryKiB !== view.currentMemoryKiB)
-      pending.push(`memory ${formatKiB(config.currentMemoryKiB)}`);
-    if (config.nics.length !== view.nics.length) pending.push(plural(config.nics.length, 'NIC'));
-    if (config.disks.length !== view.disks.length) pending.push(plural(config.disks.length, 'disk'));
-    const reply =
-      `${vm} on ${hv.name}: ${summary.state}, ${plural(view.vcpus, 'vCPU')} (max ${view.maxVcpus}), ` +
-      `memory ${formatKiB(view.currentMemoryKiB)} (max ${formatKiB(view.memoryKiB)}), ` +
-      `${plural(view.nics.length, 'NIC')}, ${plural(view.disks.length, 'disk')}` +
-      (pending.length > 0 ? `; from the next boot: ${pending.join(', ')}` : '');
-    return result(hv, vm, reply, `Show guest '${vm}'`, lines);
+    return onVm(ctx, args, vm, `reading VM '${vm}'`, async (hv) => {
+      const [summary, view] = await Promise.all([hv.domainSummary(vm), hv.domain(vm)]);
+      // What virtbot stored, and what changes at the next boot, live in the persistent config.
+      const running = summary.state !== 'shut off';
+      const config = running && summary.persistent ? await hv.domain(vm, { inactive: true }) : view;
+      return describeVm(hv, vm, summary.state, view, config);
+    });
   },
 };
+
+function describeVm(
+  hv: Hypervisor,
+  vm: string,
+  state: string,
+  view: DomainView,
+  config: DomainView,
+): CommandResult {
+  const meta = config.metadata;
+  const lines: string[] = [];
+  const os = meta.distro ? `${meta.distro} ${meta.version ?? ''}`.trim() : 'unknown';
+  lines.push(
+    `OS: ${os}, arch ${view.arch}${meta.source !== 'none' ? ` (from ${meta.source} metadata)` : ''}` +
+      (meta.nicModel ? `, NIC model ${meta.nicModel}` : '') +
+      (meta.diskBus ? `, disk bus ${meta.diskBus}` : ''),
+  );
+  for (const nic of view.nics) lines.push(`NIC ${describeNic(nic)}`);
+  for (const disk of view.disks) lines.push(`disk ${describeDisk(disk)}`);
+  if (meta.users.length + meta.groups.length > 0) {
+    lines.push(`users: ${meta.users.join(', ') || '-'}; groups: ${meta.groups.join(', ') || '-'}`);
+  }
+  const pending: string[] = [];
+  if (config.vcpus !== view.vcpus) pending.push(plural(config.vcpus, 'vCPU'));
+  if (config.currentMemoryKiB !== view.currentMemoryKiB)
+    pending.push(`memory ${formatKiB(config.currentMemoryKiB)}`);
+  if (config.nics.length !== view.nics.length) pending.push(plural(config.nics.length, 'NIC'));
+  if (config.disks.length !== view.disks.length) pending.push(plural(config.disks.length, 'disk'));
+  const reply =
+    `${vm} on ${hv.name}: ${state}, ${plural(view.vcpus, 'vCPU')} (max ${view.maxVcpus}), ` +
+    `memory ${formatKiB(view.currentMemoryKiB)} (max ${formatKiB(view.memoryKiB)}), ` +
+    `${plural(view.nics.length, 'NIC')}, ${plural(view.disks.length, 'disk')}` +
+    (pending.length > 0 ? `; from the next boot: ${pending.join(', ')}` : '');
+  return result(hv, vm, reply, `Show guest '${vm}'`, lines);
+}
 
 export const group: CommandGroup = {
   name: 'vm',

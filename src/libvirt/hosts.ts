@@ -27,6 +27,8 @@ export class HostRegistry {
   private readonly hosts: HostConfig[];
   private readonly templateList: TemplateConfig[];
   private readonly live = new Map<string, Hypervisor>();
+  /** VM name → the host it was last found on (see `placeOf`). */
+  private readonly placement = new Map<string, string>();
 
   constructor(
     config: { hosts: readonly HostConfig[]; templates?: readonly TemplateConfig[] },
@@ -59,10 +61,31 @@ export class HostRegistry {
     const host = this.config(name);
     let hv = this.live.get(host.name);
     if (!hv) {
-      hv = new Hypervisor(host.name, host.uri, this.backendFor(host));
+      hv = new Hypervisor(host.name, host.uri, this.backendFor(host), (_host, vm) => this.forgetPlace(vm));
       this.live.set(host.name, hv);
     }
     return hv;
+  }
+
+  /**
+   * The host a VM was last found on, if known. Only a hint: it is dropped whenever a command on
+   * that host finds no such domain, and when a domain of that name is defined, undefined,
+   * destroyed or shut down on any host; a caller that acts on it must still handle "no such
+   * domain" (see `isDomainNotFound`).
+   */
+  placeOf(vm: string): string | undefined {
+    return this.placement.get(vm);
+  }
+
+  /** Remember where a VM was found. */
+  rememberPlace(vm: string, host: string): void {
+    this.placement.set(vm, host);
+  }
+
+  /** Forget where a VM is (every VM when no name is given). */
+  forgetPlace(vm?: string): void {
+    if (vm === undefined) this.placement.clear();
+    else this.placement.delete(vm);
   }
 
   templates(): TemplateConfig[] {
@@ -77,6 +100,7 @@ export class HostRegistry {
   async close(): Promise<void> {
     const all = [...this.live.values()];
     this.live.clear();
+    this.placement.clear();
     await Promise.allSettled(all.map((hv) => hv.close()));
   }
 

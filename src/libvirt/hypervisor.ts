@@ -9,7 +9,7 @@ import { type DomainView, viewDomain } from './domain.js';
 import { metadataLine, readOurs, VIRTBOT_NS, VIRTBOT_PREFIX, type VmMetadata } from './metadata.js';
 import { checkName, checkPath, type VirshArg } from './virsh-quote.js';
 import { VirshError, type VirshResult } from './virsh-shell.js';
-import { buildXml, parseXml, type XmlElement } from './xml.js';
+import { buildXml, child, parseXml, textOf, type XmlElement } from './xml.js';
 
 export interface DomainSummary {
   name: string;
@@ -80,6 +80,17 @@ export function isNotFound(error: unknown): boolean {
   );
 }
 
+/** virsh could not find the domain it was asked about (so the command did nothing). */
+export function isDomainNotFound(error: unknown): boolean {
+  return error instanceof VirshError && /failed to get domain|no domain with matching/i.test(error.message);
+}
+
+/**
+ * Told when what is known of a domain's whereabouts may be stale: `name` is gone from this host
+ * or was (re)defined here; `undefined` means any domain may have.
+ */
+export type PlacementListener = (host: string, name: string | undefined) => void;
+
 export class Hypervisor {
   private readonly locks = new Map<string, Promise<unknown>>();
 
@@ -88,15 +99,27 @@ export class Hypervisor {
     readonly name: string,
     readonly uri: string,
     readonly backend: HostBackend,
+    private readonly placementChanged: PlacementListener = () => {},
   ) {}
 
   /** Run a virsh command on this host (arguments are quoted by the shell layer). */
-  virsh(
+  async virsh(
     command: string,
     args: readonly VirshArg[] = [],
     options: { timeoutMs?: number } = {},
   ): Promise<VirshResult> {
-    return this.backend.shell.run(command, args, options);
+    try {
+      return await this.backend.shell.run(command, args, options);
+    } catch (error) {
+      if (isDomainNotFound(error)) {
+        const domain = args.find(
+          (a): a is { option: string; value: string | number } =>
+            typeof a === 'object' && a.option === '--domain' && 'value' in a,
+        );
+        this.placementChanged(this.name, domain !== undefined ? String(domain.value) : undefined);
+      }
+      throw error;
+    }
   }
 
   /** Serialize `fn` with every other locked operation on the same domain. */
@@ -185,25 +208,41 @@ export class Hypervisor {
   /** Define (create or replace the persistent config of) a domain from XML. */
   async define(xml: string | XmlElement): Promise<void> {
     const text = typeof xml === 'string' ? xml : buildXml(xml);
-    await this.backend.withTempFile(text, (file) =>
-      this.virsh('define', [{ option: '--file', value: file }]),
-    );
+    const name = typeof xml === 'string' ? undefined : textOf(child(xml, 'name'))?.trim();
+    try {
+      await this.backend.withTempFile(text, (file) =>
+        this.virsh('define', [{ option: '--file', value: file }]),
+      );
+    } finally {
+      // A new domain may shadow one of the same name on a later host.
+      this.placementChanged(this.name, name);
+    }
   }
 
   async start(name: string): Promise<void> {
     await this.virsh('start', [{ option: '--domain', value: checkName('vm', name) }]);
   }
 
+  /** A transient domain is gone afterwards. */
   async shutdown(name: string): Promise<void> {
-    await this.virsh('shutdown', [{ option: '--domain', value: checkName('vm', name) }]);
+    try {
+      await this.virsh('shutdown', [{ option: '--domain', value: checkName('vm', name) }]);
+    } finally {
+      this.placementChanged(this.name, name);
+    }
   }
 
   async reboot(name: string): Promise<void> {
     await this.virsh('reboot', [{ option: '--domain', value: checkName('vm', name) }]);
   }
 
+  /** A transient domain is gone afterwards. */
   async destroy(name: string): Promise<void> {
-    await this.virsh('destroy', [{ option: '--domain', value: checkName('vm', name) }]);
+    try {
+      await this.virsh('destroy', [{ option: '--domain', value: checkName('vm', name) }]);
+    } finally {
+      this.placementChanged(this.name, name);
+    }
   }
 
   /** Undefine a domain; with `storage`, also delete the listed disk targets' volumes. */
@@ -216,7 +255,11 @@ export class Hypervisor {
       args.push({ option: '--storage', value: options.storage.map((t) => checkName('target', t)).join(',') });
     }
     if (options.nvram) args.push({ option: '--nvram' });
-    await this.virsh('undefine', args);
+    try {
+      await this.virsh('undefine', args);
+    } finally {
+      this.placementChanged(this.name, name);
+    }
   }
 
   /** Hotplug/attach a device. Throws VirshError when the driver cannot (see `isUnsupported`). */
