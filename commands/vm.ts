@@ -20,19 +20,22 @@ const list: CommandSpec = {
   async run(ctx, args) {
     const named = str(args, 'host');
     const hosts = named !== undefined ? [named] : ctx.hosts.names();
+    // Every host at once; each host's commands still run one after the other in its own shell.
+    const answers = await Promise.allSettled(hosts.map((host) => ctx.hosts.get(host).listDomains()));
     const rows: { host: string; name: string; state: string; vcpus: number; memoryKiB: number }[] = [];
     const failed: string[] = [];
-    for (const host of hosts) {
-      const hv = ctx.hosts.get(host);
-      try {
-        for (const d of await hv.listDomains()) {
+    for (const [i, answer] of answers.entries()) {
+      const host = hosts[i]!;
+      if (answer.status === 'fulfilled') {
+        for (const d of answer.value) {
           rows.push({ host, name: d.name, state: d.state, vcpus: d.vcpus, memoryKiB: d.memoryKiB });
         }
-      } catch (error) {
-        // One unreachable host does not hide the others; alone, its failure is the answer.
-        if (hosts.length === 1) userError(error, `listing VMs on ${host}`);
-        failed.push(`${host} (${error instanceof Error ? error.message : String(error)})`);
+        continue;
       }
+      // One unreachable host does not hide the others; alone, its failure is the answer.
+      const error: unknown = answer.reason;
+      if (hosts.length === 1) userError(error, `listing VMs on ${host}`);
+      failed.push(`${host} (${error instanceof Error ? error.message : String(error)})`);
     }
     const brief = (r: (typeof rows)[number]) =>
       `${r.name} (${r.state}, ${plural(r.vcpus, 'vCPU')}, ${formatKiB(r.memoryKiB)})`;

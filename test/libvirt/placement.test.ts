@@ -145,4 +145,39 @@ describe.skipIf(NO_VIRSH)(NO_VIRSH ? `VM placement — ${NO_VIRSH_REASON}` : 'VM
     await expect(two.say('vm info onb host=a')).rejects.toThrow("no VM 'onb' on host a");
     expect(two.sent()).not.toContain('domstate');
   });
+
+  test('vm list asks every host at once; an unreachable one is reported, not fatal', async () => {
+    const { say, backend } = setup(['a', 'down', 'c'], (name) =>
+      name === 'down' ? 'qemu+tcp://127.0.0.1:1/system' : 'test:///default',
+    );
+    // Each reachable host's listing waits until the other's has been asked: a one-after-the-other
+    // fan-out could never get both (the wait gives up after a while and fails that host).
+    const asked = new Set<string>();
+    let bothAsked: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      bothAsked = resolve;
+    });
+    for (const name of ['a', 'c']) {
+      backend(name).hold = async (command) => {
+        if (command !== 'list') return;
+        asked.add(name);
+        if (asked.size === 2) bothAsked();
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          gate,
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`${name} was asked alone`)), 10_000);
+          }),
+        ]).finally(() => clearTimeout(timer));
+      };
+    }
+    const listed = await say('vm list');
+    expect(listed.reply).toMatch(
+      /^2 VMs on 3 hosts: test \(running, 2 vCPUs, 2G\), test \(running, 2 vCPUs, 2G\); not reachable: down \(/,
+    );
+    expect(listed.lines).toEqual([
+      'test — host a, running, 2 vCPUs, 2G memory',
+      'test — host c, running, 2 vCPUs, 2G memory',
+    ]);
+  });
 });
