@@ -252,7 +252,7 @@ export async function latency(ctx: BenchContext): Promise<Section> {
       const op = f.label.split(' through')[0]!;
       if (f.met === false && f.target?.startsWith('≤'))
         notes.push(
-          `${op}: ${fmt(f.value - f.reference!.value)} ms over the floor, of which the libvirt layer (VirshShell framing: each command is sent between three \`echo\` marker lines, so virsh makes 4 readline round trips where the floor makes 2, over ssh2 in-process) accounts for ${fmt(layer - infoF)} ms; the command and pipeline work (XML parsing and the domain view, identify, authorize, meeting lookup) for ${fmt(memory - layer)} ms; ${infoP - memory > 0 ? `waiting for the audit record's fdatasync before replying for ${fmt(infoP - memory)} ms` : 'the audit record’s fdatasync is within the noise of this run'}.`,
+          `${op}: ${fmt(f.value - f.reference!.value)} ms over the floor, of which the libvirt layer (VirshShell framing: each command is followed by one \`echo\` marker line, as the floor's are, over ssh2 in-process) accounts for ${fmt(layer - infoF)} ms; the command and pipeline work (XML parsing and the domain view, identify, authorize, meeting lookup) for ${fmt(memory - layer)} ms; ${infoP - memory > 0 ? `waiting for the audit record's fdatasync before replying for ${fmt(infoP - memory)} ms` : 'the audit record’s fdatasync is within the noise of this run'}.`,
         );
       if (f.met === false && f.target?.startsWith('≥')) {
         const b = f.reference!.value;

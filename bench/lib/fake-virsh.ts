@@ -48,9 +48,7 @@ export async function cannedFromTestDriver(): Promise<{ canned: Canned; source: 
   };
 }
 
-const BEGIN = /^echo 'VBBEGIN' '([0-9a-f]+)'$/;
 const ERR_END = /^echo --err 'VBEND' '([0-9a-f]+)'$/;
-const END = /^echo 'VBEND' '([0-9a-f]+)'$/;
 
 /** A ShellProcess that answers every line on the next microtask. */
 export function fakeVirshProcess(canned: Canned): ShellProcess {
@@ -67,12 +65,10 @@ export function fakeVirshProcess(canned: Canned): ShellProcess {
       for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
         const line = pending.slice(0, nl);
         pending = pending.slice(nl + 1);
-        const begin = BEGIN.exec(line);
-        const errEnd = begin ? null : ERR_END.exec(line);
-        const end = begin || errEnd ? null : END.exec(line);
-        if (begin) out += `VBBEGIN ${begin[1]}\n`;
-        else if (errEnd) err += `error: VBEND ${errEnd[1]}\n`;
-        else if (end) out += `VBEND ${end[1]}\n`;
+        // Like virsh reading a pipe: readline echoes every line after the prompt.
+        out += `virsh # ${line}\n`;
+        const errEnd = ERR_END.exec(line);
+        if (errEnd) err += `error: VBEND ${errEnd[1]}\n`;
         else out += canned[line.split(' ', 1)[0] ?? ''] ?? '';
       }
       queueMicrotask(() => {
