@@ -15,6 +15,7 @@ import {
   escapeMarkdown,
   hms,
   htmlWithLinks,
+  isSpaceCode,
   markdownWithLinks,
   nickKey,
   nickMatcher,
@@ -290,21 +291,28 @@ export function* renderHtmlLog(model: MinutesModel): Generator<string> {
 function wrap(text: string, level: number): string {
   const first = ' '.repeat(Math.max(0, level - 1) * 2);
   const rest = ' '.repeat(level * 2);
-  const words = text.split(/\s+/).filter(Boolean);
-  const lines: string[] = [];
+  // The words are the runs between `\s` characters, scanned in place (no split, no array).
+  let out = '';
   let cur = first;
   let empty = true;
-  for (const w of words) {
-    if (!empty && cur.length + 1 + w.length > 72) {
-      lines.push(cur);
-      cur = rest + w;
+  const n = text.length;
+  let i = 0;
+  for (;;) {
+    while (i < n && isSpaceCode(text.charCodeAt(i))) i++;
+    if (i >= n) break;
+    let j = i + 1;
+    while (j < n && !isSpaceCode(text.charCodeAt(j))) j++;
+    const len = j - i;
+    if (!empty && cur.length + 1 + len > 72) {
+      out += cur + '\n';
+      cur = rest + text.slice(i, j);
     } else {
-      cur += (empty ? '' : ' ') + w;
+      cur += (empty ? '' : ' ') + text.slice(i, j);
     }
     empty = false;
+    i = j;
   }
-  lines.push(cur);
-  return lines.join('\n');
+  return out + cur;
 }
 
 function itemText(item: Item, withType = true): string {

@@ -21,6 +21,23 @@ export function stripIrcFormatting(text: string): string {
     .replace(/[\x00-\x1f\x7f-\x9f]/g, '');
 }
 
+/** True for the characters JavaScript's `\s` matches (all of them are in the BMP). */
+export function isSpaceCode(c: number): boolean {
+  if (c === 32 || (c >= 9 && c <= 13)) return true;
+  if (c < 0xa0) return false;
+  return (
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  );
+}
+
 const HTML_SPECIAL_RE = /[&<>"']/;
 
 /** Escapes text for HTML element content and (double- or single-quoted) attribute values. */
