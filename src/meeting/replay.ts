@@ -16,7 +16,6 @@
  * The bot's nick: `botNick`, else whoever said "Meeting started …", else 'virtbot'; its lines
  * are in the log but are not people and are never commands.
  */
-import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { type IngestResult, MeetingManager } from './manager.js';
@@ -158,6 +157,7 @@ const STARTED_RE =
   /^(?:\[?\d{1,2}:\d{2}(?::\d{2})?\]?[ \t]+)?<[@+%&~!]?([^\s<>]+)> Meeting started ((?:Sun|Mon|Tue|Wed|Thu|Fri|Sat) \w{3} +\d{1,2} \d{2}:\d{2}:\d{2} \d{4})/m;
 const DAY_MS = 86_400_000;
 const MAX_UNREADABLE = 10_000;
+const READ_BLOCK = 1 << 18;
 
 /** `kimchi-scrum-2014-04-16.txt` → `#kimchi-scrum`; `ubuntu-meeting.2014-04-16-13.01.log.txt` → `#ubuntu-meeting`. */
 export function channelFromFileName(file: string): string {
@@ -317,23 +317,43 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
     );
   };
 
-  let rest = '';
-  let first = true;
-  const stream = createReadStream(opts.logFile, { encoding: 'utf8', highWaterMark: 1 << 16 });
-  for await (const chunk of stream as AsyncIterable<string>) {
-    let data = rest + chunk;
-    if (first) {
-      if (data.charCodeAt(0) === 0xfeff) data = data.slice(1);
-      first = false;
+  // The file is read in big blocks and cut after its last newline byte: a newline is never
+  // part of a multi-byte UTF-8 sequence, so each block decodes on its own (no StringDecoder,
+  // no carrying a partial line over as a string).
+  const fh = await open(opts.logFile, 'r');
+  try {
+    let buf = Buffer.allocUnsafe(READ_BLOCK);
+    let have = 0; // bytes of an unfinished line at the start of buf
+    let first = true;
+    for (;;) {
+      if (have === buf.length) {
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, have);
+        buf = bigger;
+      }
+      const { bytesRead } = await fh.read(buf, have, buf.length - have, null);
+      const end = have + bytesRead;
+      const cut = bytesRead === 0 ? end : buf.lastIndexOf(10, end - 1) + 1;
+      if (cut > 0) {
+        let data = buf.toString('utf8', 0, cut);
+        if (first) {
+          if (data.charCodeAt(0) === 0xfeff) data = data.slice(1);
+          first = false;
+        }
+        let start = 0;
+        for (let nl = data.indexOf('\n'); nl !== -1; nl = data.indexOf('\n', start)) {
+          handle(data.slice(start, nl));
+          start = nl + 1;
+        }
+        if (start < data.length) handle(data.slice(start)); // the last line, without a newline
+      }
+      if (bytesRead === 0) break;
+      buf.copy(buf, 0, cut, end);
+      have = end - cut;
     }
-    let start = 0;
-    for (let nl = data.indexOf('\n', start); nl !== -1; nl = data.indexOf('\n', start)) {
-      handle(data.slice(start, nl));
-      start = nl + 1;
-    }
-    rest = data.slice(start);
+  } finally {
+    await fh.close();
   }
-  if (rest !== '') handle(rest);
 
   for (const { meeting, files } of manager.finishAll()) {
     result.files.push(...files);

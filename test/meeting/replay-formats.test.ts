@@ -142,4 +142,30 @@ describe('replay: a large log', () => {
     expect(r.meetings[0]!.lines).toBe(100_001);
     expect(r.meetings[0]!.people.reduce((n, p) => n + p.count, 0)).toBe(100_001);
   });
+  it('reads a file with a BOM, CRLF ends, multi-byte text across read blocks, a huge line and no final newline', async () => {
+    const long = 'é'.repeat(200_000); // 400 000 bytes: longer than one read block
+    const filler = Array.from({ length: 30_000 }, (_, i) => `13:00:00 <carol> ünïcödé ✓ ${i}`);
+    const lines = [
+      '13:00:00 <alice> #startmeeting',
+      ...filler,
+      `13:00:01 <bob> ${long}`,
+      '13:00:02 <alice> #info ✓ done',
+      '13:00:03 <alice> last words',
+    ];
+    const { file, out } = tmp('enc-2024-03-05.txt', `\ufeff${lines.join('\r\n')}`);
+    const r = await replay({ logFile: file, outDir: out });
+    expect(r.lines).toBe(lines.length);
+    expect(r.unreadableCount).toBe(0);
+    expect(r.messages).toBe(lines.length);
+    const m = r.meetings[0]!;
+    expect(m.unterminated).toBe(true);
+    expect(m.people).toEqual([
+      { nick: 'carol', count: 30_000 },
+      { nick: 'alice', count: 3 },
+      { nick: 'bob', count: 1 },
+    ]);
+    expect(m.items).toEqual([{ type: 'INFO', text: '✓ done', nick: 'alice', time: '13:00:02', topic: null }]);
+    const logTxt = readFileSync(m.files.find((f) => f.endsWith('.log.txt'))!, 'utf8');
+    expect(logTxt).toBe(`${lines.join('\n')}\n`);
+  });
 });
