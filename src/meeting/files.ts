@@ -93,6 +93,37 @@ function writeChunks(path: string, chunks: Iterable<string>, mode: number): void
   renameSync(tmp, path);
 }
 
+/** Bytes gathered per log file before a write. */
+const SINK_BUFFER = 1 << 18;
+
+/**
+ * A file written through a fixed buffer: each line is encoded straight into it, so the pending
+ * part of the log is bytes outside the JS heap, not strings that live through collections.
+ */
+class BufferedFile {
+  private readonly buf = Buffer.allocUnsafe(SINK_BUFFER);
+  private pos = 0;
+
+  constructor(readonly fd: number) {}
+
+  write(s: string): void {
+    // A UTF-16 code unit is at most 3 bytes of UTF-8.
+    if (this.pos + s.length * 3 > SINK_BUFFER) {
+      this.flush();
+      if (s.length * 3 > SINK_BUFFER) {
+        writeSync(this.fd, s);
+        return;
+      }
+    }
+    this.pos += this.buf.write(s, this.pos);
+  }
+
+  flush(): void {
+    for (let off = 0; off < this.pos; ) off += writeSync(this.fd, this.buf, off, this.pos - off);
+    this.pos = 0;
+  }
+}
+
 /**
  * The logs of a meeting streamed to disk as its lines come (replay of a big log): the text log
  * and the HTML log body go to a temporary directory under minutesDir; `finish` puts the HTML
@@ -102,38 +133,29 @@ export class LogSink {
   private readonly dir: string;
   private readonly txtPath: string;
   private readonly bodyPath: string;
-  private txtFd: number;
-  private bodyFd: number;
-  private txt: string[] = [];
-  private html: string[] = [];
+  private readonly txt: BufferedFile;
+  private readonly html: BufferedFile;
 
   constructor(minutesDir: string) {
     mkdirSync(minutesDir, { recursive: true });
     this.dir = mkdtempSync(join(minutesDir, '.virtbot-log-'));
     this.txtPath = join(this.dir, 'log.txt');
     this.bodyPath = join(this.dir, 'log.html.body');
-    this.txtFd = openSync(this.txtPath, 'w', 0o600);
-    this.bodyFd = openSync(this.bodyPath, 'w', 0o600);
+    this.txt = new BufferedFile(openSync(this.txtPath, 'w', 0o600));
+    this.html = new BufferedFile(openSync(this.bodyPath, 'w', 0o600));
   }
 
   add(line: LogLine): void {
-    textLogLine(line, this.txt);
-    htmlLogLine(line, this.html);
-    if (this.html.length >= 13 * 512) this.flush();
-  }
-
-  private flush(): void {
-    if (this.txt.length) writeSync(this.txtFd, this.txt.join(''));
-    if (this.html.length) writeSync(this.bodyFd, this.html.join(''));
-    this.txt = [];
-    this.html = [];
+    this.txt.write(textLogLine(line));
+    this.html.write(htmlLogLine(line));
   }
 
   /** Writes `txtDest` and `htmlDest` (head + body + foot) with `mode`. */
   finish(txtDest: string, htmlDest: string, head: string, mode: number): void {
-    this.flush();
-    closeSync(this.txtFd);
-    closeSync(this.bodyFd);
+    this.txt.flush();
+    this.html.flush();
+    closeSync(this.txt.fd);
+    closeSync(this.html.fd);
     const body = openSync(this.bodyPath, 'r');
     const tmp = `${htmlDest}.tmp-${process.pid}`;
     const out = openSync(tmp, 'w', mode);
