@@ -10,3 +10,12 @@ describe('docs/COMMANDS.md', () => {
     expect(committed).toBe(commandReference(new CommandRegistry(allGroups())));
   });
 });
+
+describe('README', () => {
+  it('shows the transcript that test/transcripts/readme-example.chat runs', async () => {
+    const readme = await readFile('README.md', 'utf8');
+    const example = readme.split('## Transcript tests')[1]!.split('```')[1]!.trim();
+    const transcript = await readFile('test/transcripts/readme-example.chat', 'utf8');
+    expect(transcript).toContain(example);
+  });
+});
