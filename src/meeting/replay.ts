@@ -88,13 +88,16 @@ const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 const isBlank = (c: number): boolean => c === 32 || c === 9;
 const BAD_NICK = /[\s<>]/;
 
-/** Reads `HH:MM(:SS)` at `i`; returns [seconds, next index] or null. */
-function readClock(s: string, i: number): [number, number] | null {
+/** Where the last `readClock` stopped. */
+let clockEnd = 0;
+
+/** Reads `HH:MM(:SS)` at `i`: seconds since midnight (and `clockEnd`), or -1. */
+function readClock(s: string, i: number): number {
   let h = 0;
   let j = i;
   while (j < s.length && j - i < 2 && isDigit(s.charCodeAt(j))) h = h * 10 + s.charCodeAt(j++) - 48;
   if (j === i || s.charCodeAt(j) !== 58 || !isDigit(s.charCodeAt(j + 1)) || !isDigit(s.charCodeAt(j + 2)))
-    return null;
+    return -1;
   const m = (s.charCodeAt(j + 1) - 48) * 10 + s.charCodeAt(j + 2) - 48;
   j += 3;
   let sec = 0;
@@ -102,8 +105,9 @@ function readClock(s: string, i: number): [number, number] | null {
     sec = (s.charCodeAt(j + 1) - 48) * 10 + s.charCodeAt(j + 2) - 48;
     j += 3;
   }
-  if (h > 23 || m > 59 || sec > 60) return null;
-  return [h * 3600 + m * 60 + sec, j];
+  if (h > 23 || m > 59 || sec > 60) return -1;
+  clockEnd = j;
+  return h * 3600 + m * 60 + sec;
 }
 
 /**
@@ -115,16 +119,14 @@ export function parseLogLine(s: string): ParsedLine | null {
   let seconds = -1;
   const c0 = s.charCodeAt(0);
   if (c0 === 91 /* [ */) {
-    const clock = readClock(s, 1);
-    if (!clock || s.charCodeAt(clock[1]) !== 93 /* ] */) return null;
-    seconds = clock[0];
-    i = clock[1] + 1;
+    seconds = readClock(s, 1);
+    if (seconds < 0 || s.charCodeAt(clockEnd) !== 93 /* ] */) return null;
+    i = clockEnd + 1;
     while (isBlank(s.charCodeAt(i))) i++;
   } else if (isDigit(c0)) {
-    const clock = readClock(s, 0);
-    if (!clock || !isBlank(s.charCodeAt(clock[1]))) return null;
-    seconds = clock[0];
-    i = clock[1] + 1;
+    seconds = readClock(s, 0);
+    if (seconds < 0 || !isBlank(s.charCodeAt(clockEnd))) return null;
+    i = clockEnd + 1;
     while (isBlank(s.charCodeAt(i))) i++;
   }
   const c = s.charCodeAt(i);

@@ -119,9 +119,15 @@ export function splitLinks(text: string): TextSegment[] {
   return out;
 }
 
+/** False when `text` cannot hold a URL that URL_RE matches (no `://`, no `mailto:`). */
+function mayHaveUrl(text: string): boolean {
+  return text.includes(':') && (text.includes('://') || MAILTO_RE.test(text));
+}
+const MAILTO_RE = /mailto:/i;
+
 /** HTML for chat text: escaped, with http/https/ftp/mailto URLs as links. */
 export function htmlWithLinks(text: string): string {
-  if (!text.includes(':')) return escapeHtml(text);
+  if (!mayHaveUrl(text)) return escapeHtml(text);
   let html = '';
   for (const seg of splitLinks(text)) {
     html += seg.url
@@ -133,6 +139,7 @@ export function htmlWithLinks(text: string): string {
 
 /** Markdown for chat text: escaped, with URLs as autolinks. */
 export function markdownWithLinks(text: string): string {
+  if (!mayHaveUrl(text)) return escapeMarkdown(text);
   let md = '';
   for (const seg of splitLinks(text)) {
     md += seg.url ? `<${seg.url.replace(/>/g, '%3E')}>` : escapeMarkdown(seg.text);
