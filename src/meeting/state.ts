@@ -153,6 +153,16 @@ const ITEM_COMMANDS: Record<string, ItemType> = {
   reject: 'REJECTED',
 };
 
+/**
+ * What `feed` returns for an ordinary line (most lines): one shared, frozen result instead of
+ * a new object and two arrays per line. Nothing is ever added to it (a push would throw).
+ */
+const NOT_A_COMMAND: FeedResult = Object.freeze({
+  handled: false,
+  replies: Object.freeze([]) as unknown as MeetingReply[],
+  events: Object.freeze([]) as unknown as MeetingEvent[],
+});
+
 export const USEFUL_COMMANDS = '#action #agreed #help #info #idea #link #topic';
 
 /** `#word rest` at the start of a line: the command (lower case) and its argument, or null. */
@@ -266,23 +276,22 @@ export class Meeting {
 
   /** Feeds one line said in the channel. */
   feed(input: InputLine): FeedResult {
-    const result: FeedResult = { handled: false, replies: [], events: [] };
-    if (this.ended) return result;
+    if (this.ended) return NOT_A_COMMAND;
     const key = nickKey(input.nick);
     const bot = key === this.botKey;
     const action = input.action === true;
     const line = this.log(input.nick, input.text, input.time, action, bot);
-    if (bot) return result;
+    if (bot) return NOT_A_COMMAND;
     if (this.started) this.count(input.nick, key);
 
-    if (action) return result;
+    if (action) return NOT_A_COMMAND;
     const cmd = parseCommand(line.text);
     if (!cmd) {
       if (this.started && startsWithUrl(line.text)) this.addItem('LINK', line.text, line);
-      return result;
+      return NOT_A_COMMAND;
     }
-    if (!this.started && cmd.command !== 'startmeeting') return result;
-    result.handled = true;
+    if (!this.started && cmd.command !== 'startmeeting') return NOT_A_COMMAND;
+    const result: FeedResult = { handled: true, replies: [], events: [] };
     this.command(cmd.command, cmd.arg, line, result);
     if (this.lurking) result.replies = [];
     return result;
