@@ -17,6 +17,12 @@ import {
   VM_TARGET,
 } from './vm-common.js';
 
+/** Where a vCPU or memory change was applied, for the reply. */
+function scopeNote(scope: { live: boolean; config: boolean }): string {
+  if (scope.live && scope.config) return 'live and in config';
+  return scope.live ? 'live only' : 'in config';
+}
+
 const cpuSet: CommandSpec = {
   path: ['vm', 'cpu', 'set'],
   summary: 'set the number of vCPUs (live up to the maximum; raising the maximum needs the VM off)',
@@ -54,8 +60,7 @@ const cpuSet: CommandSpec = {
         await hv.setVcpus(vm, count, { live: false, config: true, maximum: true });
       }
       await hv.setVcpus(vm, count, scope);
-      const where =
-        scope.live && scope.config ? 'live and in config' : scope.live ? 'live only' : 'in config';
+      const where = scopeNote(scope);
       return result(
         hv,
         vm,
@@ -98,7 +103,7 @@ const memorySet: CommandSpec = {
         await hv.setMaxMemory(vm, kib, { live: false, config: true });
       }
       await hv.setMemory(vm, kib, scope);
-      let where = scope.live && scope.config ? 'live and in config' : scope.live ? 'live only' : 'in config';
+      let where = scopeNote(scope);
       if (scope.live) {
         // Live memory is a balloon request: the guest's driver carries it out (or not).
         const now = (await hv.domain(vm)).currentMemoryKiB;

@@ -1,5 +1,5 @@
 /** Usage lines and help text, derived from the declarations only. */
-import type { ArgSpec, CommandGroup, CommandSpec } from './spec.js';
+import type { ArgSpec, CommandSpec } from './spec.js';
 
 function placeholder(arg: ArgSpec): string {
   if (arg.type === 'enum' && arg.choices && arg.choices.length <= 4) return arg.choices.join('|');
@@ -47,8 +47,4 @@ export function commandHelp(spec: CommandSpec, permission: string): string[] {
 /** One line per command under a group or prefix. */
 export function listing(specs: CommandSpec[]): string[] {
   return specs.map((spec) => `${usageLine(spec)} — ${spec.summary}`);
-}
-
-export function groupSummary(groups: CommandGroup[]): string {
-  return groups.map((g) => g.name).join(', ');
 }
