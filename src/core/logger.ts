@@ -26,16 +26,19 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
 
 /**
  * Structured logs for operators. Interactive modes (console, transcripts) log to a file so that
- * the person sees only replies.
+ * the person sees only replies. `sync` writes each line before the call returns (tests, short runs).
  */
-export function createLogger(options: { file?: string; level?: string } = {}): Logger {
+export function createLogger(options: { file?: string; level?: string; sync?: boolean } = {}): Logger {
   const level = options.level ?? process.env['VIRTBOT_LOG_LEVEL'] ?? 'info';
   const formatters = {
     log: (object: Record<string, unknown>) => redactSecrets(object) as Record<string, unknown>,
   };
   if (options.file) {
     mkdirSync(dirname(options.file), { recursive: true, mode: 0o700 });
-    return pino({ level, formatters }, pino.destination({ dest: options.file, sync: false, mkdir: true }));
+    return pino(
+      { level, formatters },
+      pino.destination({ dest: options.file, sync: options.sync ?? false, mkdir: true }),
+    );
   }
   return pino({ level, formatters }, pino.destination(2));
 }

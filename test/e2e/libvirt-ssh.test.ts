@@ -337,7 +337,7 @@ describe.skipIf(!env)(TITLE, () => {
               sabotage = null;
               muted = true;
               if (s.mode === 'lose-command') {
-                setTimeout(() => inner.session.drop(), 200);
+                setImmediate(() => inner.session.drop());
                 return;
               }
             }

@@ -220,7 +220,7 @@ describe.skipIf(NO_VIRSH)(NO_VIRSH ? `virsh shell — ${NO_VIRSH_REASON}` : 'vir
         // stderr first, a macrotask apart
         (out, err, emit) => {
           emit.err(err);
-          setTimeout(() => emit.out(out), 1);
+          setImmediate(() => emit.out(out));
         },
         // one character at a time, the streams interleaved
         (out, err, emit) => {
