@@ -14,18 +14,16 @@ function service<T>(services: Record<string, unknown>, name: string): T {
 }
 
 /** Where to judge: `in=private`, `in=#chan`, or the conversation the question was asked in. */
-function placeFor(where: string | undefined, placeKey: string): Place {
-  const [transport = '', network = '', ...rest] = placeKey.split(':');
-  const channel = rest.join(':');
-  if (where === undefined) return { transport, network, channel, private: !/^[#&+!]/.test(channel) };
-  if (where.toLowerCase() === 'private') return { transport, network, channel: '', private: true };
+function placeFor(where: string | undefined, here: Place): Place {
+  if (where === undefined) return here;
+  if (where.toLowerCase() === 'private') return { ...here, channel: '', private: true };
   if (!/^[#&+!][^\s,\x07\x00-\x1f]{1,199}$/.test(where)) {
     throw new CommandError(
       `'${where.slice(0, 60)}' is not a channel: use in=#channel or in=private`,
       'invalid',
     );
   }
-  return { transport, network, channel: where, private: false };
+  return { ...here, channel: where, private: false };
 }
 
 export const group: CommandGroup = {
@@ -74,7 +72,7 @@ export const group: CommandGroup = {
           );
         }
         const line = String(args['command']);
-        const place = placeFor(args['in'] as string | undefined, ctx.placeKey);
+        const place = placeFor(args['in'] as string | undefined, ctx.place);
         let judged: {
           spec: import('../src/command/spec.js').CommandSpec;
           parsed: import('../src/command/spec.js').Args;

@@ -80,6 +80,7 @@ export class Bot {
         commands: this.commands,
         audit: this.audit,
         placeKey: turn.placeKey,
+        place: turn.msg.place,
         services,
         now,
       }),

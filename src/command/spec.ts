@@ -2,7 +2,7 @@
  * The one declaration of a command. Parsing, validation, help, Discord slash-command
  * registration and the docs are all derived from a CommandSpec; nothing else describes a command.
  */
-import type { AuditRecord, Identity } from '../core/types.js';
+import type { AuditRecord, Identity, Place } from '../core/types.js';
 import type { HostRegistry } from '../libvirt/hosts.js';
 
 /** Argument types. Each has one validator in src/grammar/types.ts. */
@@ -74,6 +74,8 @@ export interface CommandContext {
   audit: AuditQuery;
   /** Place key of the conversation (opaque to commands), for services keyed by channel. */
   placeKey: string;
+  /** Where the command was said (transport, network, channel, private or not). */
+  place: Place;
   /** Service lookup for cross-cutting features (permissions explanations, confirmations, …). */
   services: Record<string, unknown>;
   now(): Date;

@@ -16,6 +16,7 @@ export function makeRunner(hosts: HostRegistry, groups: CommandGroup[]) {
     commands,
     audit: { query: async () => [] },
     placeKey: 'test',
+    place: { transport: 'test', network: '', channel: '#test', private: false },
     services: {},
     now: () => new Date(),
   };
