@@ -58,11 +58,7 @@ export class Bot {
     this.confirmations = new Confirmations(parts.config.confirm.timeoutSeconds, () => now().getTime());
     const authorizer =
       parts.authorizer ?? new RoleAuthorizer(parts.config, { vmAccess: hostRegistryVmAccess(parts.hosts) });
-    const services: Record<string, unknown> = {
-      authorizer,
-      confirmations: this.confirmations,
-      config: this.config,
-    };
+    const services: Record<string, unknown> = { authorizer, config: this.config };
     const deps: PipelineDeps = {
       config: this.config,
       commands: this.commands,
