@@ -30,16 +30,49 @@ export interface Sender {
   local?: boolean;
 }
 
+/**
+ * A command given as structure rather than text (a Discord slash command or button): the
+ * declared path and option values by argument name. The pipeline binds these directly with the
+ * same validators it uses for typed text; nothing is turned back into text and re-parsed.
+ */
+export interface StructuredCommand {
+  /** The declared command path, e.g. ['vm', 'nic', 'add']. */
+  path: string[];
+  /** Values by argument name, as the transport received them (validated by the pipeline). */
+  options: Record<string, string | number | boolean>;
+}
+
 export interface InboundMessage {
   place: Place;
   sender: Sender;
+  /** The line as said (prefix or mention stripped when addressed); for structured commands, their canonical text. */
   text: string;
   time: Date;
   /** True when the line is addressed to the bot (prefix, mention, private message, slash command). */
   addressed: boolean;
   /** A /me action line. */
   action?: boolean;
+  /** Set for slash commands and buttons: the command as structure (see StructuredCommand). */
+  command?: StructuredCommand;
+  /**
+   * How a person types a command back to the bot here: '!' in an IRC channel, '' in a private
+   * message. Prompts ("type '!confirm CODE'") are worded with it. Default: ''.
+   */
+  replyPrefix?: string;
+  /** Transport-level message id (IRCv3 msgid, Discord snowflake), when there is one. */
+  id?: string;
 }
+
+/**
+ * Something that happened in a conversation that is not a line said to it: the transports report
+ * these so that meetings can follow people (nick changes), keep a verbatim log (what the bot
+ * really sent, and what the server refused), and restore topics.
+ */
+export type ChatEvent =
+  | { type: 'nick'; transport: string; network: string; from: string; to: string; time: Date }
+  | { type: 'sent'; place: Place; text: string; time: Date }
+  | { type: 'refused'; place: Place; text: string; reason: string; time: Date }
+  | { type: 'topic'; place: Place; topic: string; by?: string; time: Date };
 
 /** The identity the authorizer resolved for a sender. */
 export interface Identity {
@@ -58,13 +91,24 @@ export interface Identity {
 
 export type ReplyKind = 'reply' | 'error' | 'meeting' | 'confirm';
 
+/**
+ * One reply: a unit, whatever its length. `text` is the short answer; `lines` the detail (lists,
+ * help). A transport renders the unit within its own output budget: the summary in the
+ * conversation, and the detail there or privately ("N more lines sent to you privately").
+ */
 export interface Reply {
   text: string;
   kind: ReplyKind;
+  /** Detail lines of the same reply (lists, help text). */
+  lines?: string[];
   /** Send privately (IRC NOTICE/PM, Discord ephemeral) rather than to the channel. */
   private?: boolean;
   /** For confirmations: the one-time code, so rich transports can render buttons. */
   confirmCode?: string;
+  /** For confirmations: the buttons a rich transport may offer for the code. */
+  actions?: ('confirm' | 'cancel' | 'approve' | 'deny')[];
+  /** Ask the transport to set the channel's topic to this (meetings), where the bot may. */
+  setTopic?: string;
 }
 
 export type Outcome =

@@ -2,7 +2,7 @@
  * What every chat transport is to the rest of virtbot: it turns what people say into
  * InboundMessages for the pipeline, and renders the pipeline's Replies.
  */
-import type { InboundMessage, Reply } from '../core/types.js';
+import type { ChatEvent, InboundMessage, Place, Reply } from '../core/types.js';
 
 /** The pipeline: parses, authorizes, confirms, executes, records; returns what to say. */
 export type MessageHandler = (msg: InboundMessage) => Promise<Reply[]>;
@@ -20,7 +20,15 @@ export interface Transport {
   start(): Promise<void>;
   /** Disconnects and stops retrying. */
   stop(): Promise<void>;
+  /**
+   * Says something in a conversation of this transport that is not a reply to a line: events,
+   * task completions, meeting notices. `place.network` names this transport's network/server.
+   */
+  send?(place: Place, replies: Reply[]): Promise<void>;
 }
+
+/** Transport-level happenings the bot follows (nick changes, what was really sent). */
+export type ChatEventHandler = (event: ChatEvent) => void;
 
 /** The subset of a pino logger the transports use. */
 export interface TransportLogger {
