@@ -34,7 +34,7 @@ export interface Addressing {
   via: AddressedVia;
 }
 
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Decides whether `text` is addressed to the bot in this conversation. */
 export function address(text: string, conversation: Conversation, rules: AddressRules): Addressing {
@@ -52,13 +52,16 @@ function stripAddress(text: string, rules: AddressRules): { text: string; via: A
     return { text: text.slice(prefix.length), via: 'prefix' };
   }
   for (const id of rules.mentionIds ?? []) {
-    const m = new RegExp(`^<@!?${escape(id)}>[\\s,:]*`).exec(text);
+    const m = new RegExp(`^<@!?${escapeRegExp(id)}>[\\s,:]*`).exec(text);
     if (m) return { text: text.slice(m[0].length), via: 'mention' };
   }
   for (const name of rules.names) {
     if (name === '') continue;
     // `virtbot: cmd`, `virtbot, cmd`, `@virtbot cmd`, `@virtbot: cmd`.
-    const m = new RegExp(`^(?:@${escape(name)}(?:[:,]\\s*|\\s+)|${escape(name)}[:,]\\s*)`, 'i').exec(text);
+    const m = new RegExp(
+      `^(?:@${escapeRegExp(name)}(?:[:,]\\s*|\\s+)|${escapeRegExp(name)}[:,]\\s*)`,
+      'i',
+    ).exec(text);
     if (m) return { text: text.slice(m[0].length), via: 'name' };
   }
   return undefined;
