@@ -13,6 +13,18 @@ export interface Place {
   channel: string;
   /** True for private messages and DMs. */
   private: boolean;
+  /**
+   * The channel's human name where `channel` is an opaque id (Discord: 'kimchi-ops' for channel
+   * 1234…), for rules, minutes and paths. Absent where `channel` already is the name (IRC).
+   */
+  label?: string;
+  /** The network's or server's human name where `network` is only the config's name. */
+  networkLabel?: string;
+  /**
+   * False when the transport cannot see lines that are not addressed to the bot here (Discord
+   * without the Message Content intent): meeting lines must then be given as slash commands.
+   */
+  hearsChatter?: boolean;
 }
 
 /** Who said it, as the transport proved it. A bare nick is never proof of identity. */
@@ -109,6 +121,8 @@ export interface Reply {
   actions?: ('confirm' | 'cancel' | 'approve' | 'deny')[];
   /** Ask the transport to set the channel's topic to this (meetings), where the bot may. */
   setTopic?: string;
+  /** Structured facts of the same reply (vm info, host info, stats), for rich renderings (embeds). */
+  card?: { title: string; fields: { name: string; value: string }[] };
 }
 
 export type Outcome =

@@ -2,13 +2,37 @@
  * What every chat transport is to the rest of virtbot: it turns what people say into
  * InboundMessages for the pipeline, and renders the pipeline's Replies.
  */
-import type { ChatEvent, InboundMessage, Place, Reply } from '../core/types.js';
+import type { ChatEvent, InboundMessage, Place, Reply, Sender } from '../core/types.js';
 
 /** The pipeline: parses, authorizes, confirms, executes, records; returns what to say. */
 export type MessageHandler = (msg: InboundMessage) => Promise<Reply[]>;
 
 /** Autocomplete for VM and host names in Discord slash commands. */
 export type Completer = (type: 'vm' | 'host', prefix: string) => Promise<string[]>;
+
+/**
+ * What a transport asks when a person is typing an argument (Discord autocomplete). The bot
+ * answers with values this person may use here (permissions and the chosen host respected).
+ */
+export interface CompletionRequest {
+  place: Place;
+  sender: Sender;
+  /** The declared command path the option belongs to. */
+  path: string[];
+  /** The argument being completed (its declared name). */
+  arg: string;
+  /** What has been typed so far. */
+  prefix: string;
+  /** The other options already given, by argument name (e.g. host). */
+  options: Record<string, string | number | boolean>;
+}
+
+export interface Completion {
+  name: string;
+  value: string;
+}
+
+export type CompletionHandler = (request: CompletionRequest) => Promise<Completion[]>;
 
 export interface Transport {
   /** 'irc:NAME' / 'discord:NAME', for logs and status. */
