@@ -7,7 +7,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AuditLog } from '../src/audit/log.js';
-import { parseArgs } from '../src/command/parse-args.js';
+import { bindTokens } from '../src/command/bind.js';
 import { CommandRegistry } from '../src/command/registry.js';
 import type { AuditRecord } from '../src/core/types.js';
 import { tokenize } from '../src/grammar/tokenize.js';
@@ -45,7 +45,7 @@ export async function throughput(ctx: BenchContext): Promise<Section> {
   const method = [
     'One process; the real `Bot` (identify, meetings, record, parse, resolve, validate, authorize, confirm, execute) ' +
       'with a configured user whose role allows `*`, fed console-style messages (`transport: console`, `local: true`).',
-    '`bench noop VM` is a command declared in bench/ (a typed `vm` argument, a VM target) whose `run` does nothing: it measures the pipeline itself. Its reference is the grammar alone: `tokenize` → `CommandRegistry.resolve` → `parseArgs` → `run`, without identity, authorization, record or reply.',
+    '`bench noop VM` is a command declared in bench/ (a typed `vm` argument, no host target) whose `run` does nothing: it measures the pipeline itself. Its reference is the grammar alone: `tokenize` → `CommandRegistry.resolve` → `bindTokens` → `run`, without identity, authorization, record or reply.',
     '`vm info test` on a no-op backend: the real command, Hypervisor and VirshShell framing, answered in-process on the next microtask by a stand-in for virsh with the output test:///default gives. Reference: the same three libvirt calls (`domstate`, `dominfo`, `dumpxml`) on the same backend without the pipeline.',
     '`vm info test` on test:///default: a real `virsh -c test:///default` child per Hypervisor. Reference: the same libvirt calls on a second such virsh, without the pipeline.',
     'In-memory records: the Bot’s `audit.append` replaced by a counter. Durable records: the real AuditLog (JSONL, write + fdatasync, group commit) on a disk-backed directory; its reference is `AuditLog.append` alone with the same records and the same number in flight.',
@@ -66,7 +66,7 @@ export async function throughput(ctx: BenchContext): Promise<Section> {
     const grammarOnly = async () => {
       const tokens = tokenize('bench noop test');
       const { spec, consumed } = registry.resolve(tokens);
-      const args = parseArgs(spec, tokens.slice(consumed), { hostNames: ['test'], now: () => new Date() });
+      const args = bindTokens(spec, tokens.slice(consumed), { hostNames: ['test'], now: () => new Date() });
       await spec.run({} as never, args);
     };
     const msg = () => consoleMessage('bench noop test');

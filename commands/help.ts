@@ -1,35 +1,44 @@
-import { CommandError, type CommandGroup, permissionOf } from '../src/command/spec.js';
+import { CommandError, type CommandGroup } from '../src/command/spec.js';
 import { commandHelp, listing } from '../src/command/usage.js';
 import { showToken } from '../src/grammar/show.js';
 import { closest } from '../src/grammar/suggest.js';
+import { arg, defineCommand } from '../src/pipeline/define.js';
 
 export const group: CommandGroup = {
   name: 'help',
   summary: 'how to use virtbot',
   commands: [
-    {
+    defineCommand({
       path: ['help'],
       summary: 'list the commands, or explain one: help vm, help vm nic add',
-      args: [{ name: 'topic', type: 'text', positional: true, help: 'a command or group, e.g. vm nic add' }],
+      args: { topic: arg.text('a command or group, e.g. vm nic add').positional() },
       open: true,
       examples: [
         { input: 'help', reply: 'commands:' },
         { input: 'help vm info', reply: 'usage: vm info VM' },
         { input: 'help vn', reply: "did you mean 'vm'" },
       ],
-      async run(ctx, args) {
-        const registry = ctx.commands;
-        const topic = typeof args['topic'] === 'string' ? args['topic'].trim().split(/\s+/) : [];
+      async run({ args, ctx }) {
+        const registry = ctx.registry;
+        const topic =
+          args.topic
+            ?.trim()
+            .split(/\s+/)
+            .filter((w) => w !== '') ?? [];
         if (topic.length === 0) {
           const groups = registry.allGroups().map((g) => g.name);
+          const meetings =
+            ctx.place.hearsChatter === false
+              ? 'meetings: /meeting start, /meeting topic, /meeting info, /meeting action, /meeting end'
+              : 'meetings: #startmeeting, #topic, #info, #action, #agreed, #endmeeting';
           return {
-            reply: `commands: ${groups.join(', ')} — 'help GROUP' or 'help COMMAND' for details; meetings: #startmeeting, #topic, #info, #action, #agreed, #endmeeting`,
+            reply: `commands: ${groups.join(', ')} — 'help GROUP' or 'help COMMAND' for details; ${meetings}`,
           };
         }
         const path = registry.canonicalPrefix(topic);
         const exact = registry.get(path.join(' '));
         if (exact) {
-          const [first, ...rest] = commandHelp(exact, permissionOf(exact));
+          const [first, ...rest] = commandHelp(exact, exact.permission);
           return { reply: first!, lines: rest };
         }
         const below = registry.under(path);
@@ -52,6 +61,6 @@ export const group: CommandGroup = {
           'invalid',
         );
       },
-    },
+    }),
   ],
 };

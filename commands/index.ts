@@ -1,7 +1,6 @@
 /** Every command group virtbot knows. A new module under commands/ is registered here. */
 import type { CommandGroup } from '../src/command/spec.js';
-import { group as approve } from './approve.js';
-import { cancelGroup, confirmGroup } from './confirm.js';
+import { confirmGroups } from './confirm.js';
 import { group as help } from './help.js';
 import { group as history } from './history.js';
 import { group as host } from './host.js';
@@ -13,18 +12,5 @@ import { group as vm } from './vm.js';
 import { group as whoami } from './whoami.js';
 
 export function allGroups(): CommandGroup[] {
-  return [
-    help,
-    vm,
-    host,
-    network,
-    template,
-    version,
-    confirmGroup,
-    cancelGroup,
-    approve,
-    whoami,
-    permissions,
-    history,
-  ];
+  return [help, vm, host, network, template, version, ...confirmGroups, whoami, permissions, history];
 }

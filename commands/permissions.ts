@@ -1,146 +1,97 @@
-import { type Authorizer, ruleLabel } from '../src/auth/authorizer.js';
-import { identityOfUser } from '../src/auth/identity.js';
-import { parseArgs, UsageError } from '../src/command/parse-args.js';
-import { ResolveError } from '../src/command/registry.js';
-import { CommandError, type CommandGroup, permissionOf } from '../src/command/spec.js';
-import type { Config } from '../src/config/schema.js';
+/**
+ * `permissions check USER "COMMAND"` and `permissions rules`: explain who may do what. The check
+ * runs the pipeline's own stages (parse, resolve, bind, target) and the one judge on the
+ * invocation, so its answer is the answer the pipeline would give.
+ */
+import { describeObligations } from '../src/auth/judge.js';
+import { ruleLabel } from '../src/auth/rules.js';
+import { CommandError, type CommandGroup } from '../src/command/spec.js';
 import type { Place } from '../src/core/types.js';
-import { TokenizeError, tokenize } from '../src/grammar/tokenize.js';
-
-function service<T>(services: Record<string, unknown>, name: string): T {
-  const found = services[name];
-  if (found === undefined) throw new CommandError(`permissions are not available here (no ${name})`);
-  return found as T;
-}
+import { arg, defineCommand } from '../src/pipeline/define.js';
+import { Stop } from '../src/pipeline/invocation.js';
 
 /** Where to judge: `in=private`, `in=#chan`, or the conversation the question was asked in. */
 function placeFor(where: string | undefined, here: Place): Place {
   if (where === undefined) return here;
-  if (where.toLowerCase() === 'private') return { ...here, channel: '', private: true };
-  if (!/^[#&+!][^\s,\x07\x00-\x1f]{1,199}$/.test(where)) {
-    throw new CommandError(
-      `'${where.slice(0, 60)}' is not a channel: use in=#channel or in=private`,
-      'invalid',
-    );
-  }
-  return { ...here, channel: where, private: false };
+  if (where === 'private')
+    return { transport: here.transport, network: here.network, channel: '', private: true };
+  const { label: _label, ...rest } = here;
+  return { ...rest, channel: where, private: false };
 }
+
+const check = defineCommand({
+  path: ['permissions', 'check'],
+  summary:
+    'say whether USER may run COMMAND, which rule or role decides, and what it then needs (quote COMMAND if it has key=value options)',
+  args: {
+    user: arg.name("a configured user, or 'anonymous'").positional().required(),
+    command: arg.text('the command line to judge').positional().required(),
+    in: arg.channel("judge it as said in this channel, or 'private' (default: here)"),
+  },
+  examples: [
+    { input: 'permissions check anonymous help', reply: 'help is open to everyone' },
+    { input: 'permissions check anonymous vm list', reply: 'role demo: * grants vm.list' },
+    { input: 'permissions check bob vm list', reply: "no user 'bob' in the config" },
+  ],
+  async run({ args, ctx }) {
+    const identity = ctx.permissions.identityOf(args.user);
+    if (!identity) {
+      const known = Object.keys(ctx.access.users);
+      throw new CommandError(
+        `no user '${args.user}' in the config (users: ${known.length > 0 ? known.join(', ') : 'none'}; or 'anonymous')`,
+        'invalid',
+      );
+    }
+    const place = placeFor(args.in, ctx.place);
+    let explanation: Awaited<ReturnType<typeof ctx.permissions.explain>>;
+    try {
+      explanation = await ctx.permissions.explain(identity, args.command, place);
+    } catch (error) {
+      if (error instanceof Stop) {
+        throw new CommandError(
+          `cannot judge ${JSON.stringify(args.command.slice(0, 80))}: ${error.ending.detail}`,
+          'invalid',
+        );
+      }
+      throw error;
+    }
+    const { path, aim, verdict } = explanation;
+    const where = place.private
+      ? 'in private'
+      : `in ${place.label ?? (place.channel || 'this conversation')}`;
+    const on = aim === 'no host' ? '' : ` (${aim})`;
+    if (!verdict.allowed)
+      return { reply: `${args.user} may not run ${path}${on} ${where}: ${verdict.reason}` };
+    const steps = describeObligations(verdict.obligations, args.user);
+    return {
+      reply: `${args.user} may run ${path}${on} ${where}: ${verdict.reason}${steps.length > 0 ? ` — then ${steps.join(', then ')}` : ''}`,
+    };
+  },
+});
+
+const rules = defineCommand({
+  path: ['permissions', 'rules'],
+  summary: 'list the rules of the config, in order, with their effects',
+  args: {},
+  examples: [{ input: 'permissions rules', reply: 'no rules: roles alone decide' }],
+  async run({ ctx }) {
+    const list = ctx.access.rules;
+    if (list.length === 0) return { reply: 'no rules: roles alone decide (and without a role: no)' };
+    const lines = list.map((rule, index) => {
+      const roles = rule.roles ? ` ${rule.roles.join('|')}` : '';
+      const approvers =
+        rule.effect === 'require-approval' ? ` by ${(rule.approvers ?? ['approver']).join('|')}` : '';
+      return `${ruleLabel(rule, index)}: ${rule.effect}${roles}${approvers}${rule.reason ? ` — ${rule.reason}` : ''}`;
+    });
+    return {
+      reply: `${list.length} rules: a deny decides; required roles and approvals add up; else roles, else no`,
+      lines,
+    };
+  },
+});
 
 export const group: CommandGroup = {
   name: 'permissions',
   summary: 'explain who may do what',
-  commands: [
-    {
-      path: ['permissions', 'check'],
-      summary:
-        'say whether USER may run COMMAND, and which rule or role decides (quote COMMAND if it has key=value options)',
-      args: [
-        {
-          name: 'user',
-          type: 'name',
-          positional: true,
-          required: true,
-          help: "a configured user, or 'anonymous'",
-        },
-        {
-          name: 'command',
-          type: 'text',
-          positional: true,
-          required: true,
-          help: 'the command line to judge',
-        },
-        { name: 'in', type: 'text', help: "judge it as said in this channel, or 'private' (default: here)" },
-      ],
-      examples: [
-        {
-          input: 'permissions check anonymous help',
-          reply: 'anonymous may run help: help is open to everyone',
-        },
-        { input: 'permissions check anonymous vm list', reply: 'role demo: * grants vm.list' },
-        { input: 'permissions check bob vm list', reply: "no user 'bob' in the config" },
-      ],
-      async run(ctx, args) {
-        const config = service<Config>(ctx.services, 'config');
-        const authorizer = service<Authorizer>(ctx.services, 'authorizer');
-        const name = String(args['user']);
-        const identity = identityOfUser(config, name);
-        if (!identity) {
-          const known = Object.keys(config.users);
-          throw new CommandError(
-            `no user '${name}' in the config (users: ${known.length > 0 ? known.join(', ') : 'none'}; or 'anonymous')`,
-            'invalid',
-          );
-        }
-        const line = String(args['command']);
-        const place = placeFor(args['in'] as string | undefined, ctx.place);
-        let judged: {
-          spec: import('../src/command/spec.js').CommandSpec;
-          parsed: import('../src/command/spec.js').Args;
-        };
-        try {
-          const tokens = tokenize(line);
-          const { spec, consumed } = ctx.commands.resolve(tokens);
-          const parsed = parseArgs(spec, tokens.slice(consumed), {
-            hostNames: ctx.hosts.names(),
-            now: ctx.now,
-          });
-          judged = { spec, parsed };
-        } catch (error) {
-          if (error instanceof TokenizeError || error instanceof ResolveError || error instanceof UsageError)
-            throw new CommandError(`cannot judge '${line.slice(0, 80)}': ${error.message}`, 'invalid');
-          throw error;
-        }
-        const { spec, parsed } = judged;
-        const path = spec.path.join(' ');
-        if (spec.open) return { reply: `${name} may run ${path}: ${path} is open to everyone` };
-        const vm = spec.target?.vm ? parsed[spec.target.vm] : undefined;
-        const named = spec.target?.host ? parsed[spec.target.host] : undefined;
-        const host =
-          typeof named === 'string'
-            ? named
-            : spec.target?.host !== undefined || typeof vm === 'string'
-              ? ctx.hosts.defaultHost()
-              : undefined;
-        const decision = await authorizer.authorize({
-          identity,
-          permission: permissionOf(spec),
-          spec,
-          args: parsed,
-          place,
-          ...(host !== undefined ? { host } : {}),
-          ...(typeof vm === 'string' ? { vm } : {}),
-        });
-        const where = place.private ? 'in private' : `in ${place.channel || 'this conversation'}`;
-        if (!decision.allowed) return { reply: `${name} may not run ${path} ${where}: ${decision.reason}` };
-        const steps: string[] = [];
-        if (decision.approval)
-          steps.push(`then needs approval by a holder of role ${decision.approval.approvers.join(' or ')}`);
-        if (spec.destructive || decision.approval) steps.push(`then 'confirm CODE' by ${name}`);
-        return {
-          reply: `${name} may run ${path} ${where}: ${decision.reason}${steps.length > 0 ? ` (${steps.join(', ')})` : ''}`,
-        };
-      },
-    },
-    {
-      path: ['permissions', 'rules'],
-      summary: 'list the rules of the config, in order, with their effects',
-      args: [],
-      examples: [{ input: 'permissions rules', reply: 'no rules: roles alone decide' }],
-      async run(ctx) {
-        const config = service<Config>(ctx.services, 'config');
-        if (config.rules.length === 0)
-          return { reply: 'no rules: roles alone decide (and without a role: no)' };
-        const lines = config.rules.map((rule, index) => {
-          const roles = rule.roles ? ` ${rule.roles.join('|')}` : '';
-          const approvers =
-            rule.effect === 'require-approval' ? ` by ${(rule.approvers ?? ['approver']).join('|')}` : '';
-          return `${ruleLabel(rule, index)}: ${rule.effect}${roles}${approvers}${rule.reason ? ` — ${rule.reason}` : ''}`;
-        });
-        return {
-          reply: `${config.rules.length} rules; the most specific matching one decides, else roles, else no`,
-          lines,
-        };
-      },
-    },
-  ],
+  commands: [check, rules],
 };

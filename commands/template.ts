@@ -2,7 +2,8 @@
 import { CommandError, type CommandGroup } from '../src/command/spec.js';
 import type { TemplateConfig } from '../src/config/sections/hosts.js';
 import { templateDefaults, templateSizes } from '../src/libvirt/template.js';
-import { formatKiB, plural, str } from './vm-common.js';
+import { arg, defineCommand } from '../src/pipeline/define.js';
+import { formatKiB, plural } from './vm-common.js';
 
 function describe(t: TemplateConfig): string {
   const sizes = templateSizes(t);
@@ -16,26 +17,26 @@ export const group: CommandGroup = {
   name: 'template',
   summary: 'VM templates from the configuration',
   commands: [
-    {
+    defineCommand({
       path: ['template', 'list'],
       summary: 'list the templates VMs can be created from',
-      args: [],
+      args: {},
       examples: [
         { input: 'template list', reply: '2 templates: debian12 (debian 12), win2019 (windows 2019)' },
       ],
-      async run(ctx) {
-        const templates = ctx.hosts.templates();
+      async run({ ctx }) {
+        const templates = ctx.directory.templates();
         return {
           reply: `${plural(templates.length, 'template')}${templates.length > 0 ? `: ${templates.map((t) => `${t.name} (${t.distro} ${t.version})`).join(', ')}` : ''}`,
           lines: templates.map(describe),
           detail: 'List templates',
         };
       },
-    },
-    {
+    }),
+    defineCommand({
       path: ['template', 'show'],
       summary: 'show a template: OS, arch, vCPUs, memory, disk, networks and the devices its OS gets',
-      args: [{ name: 'template', type: 'name', positional: true, required: true, help: 'the template name' }],
+      args: { template: arg.name('the template name').positional().required() },
       examples: [
         {
           input: 'template show debian12',
@@ -43,21 +44,20 @@ export const group: CommandGroup = {
         },
         { input: 'template show win2019', reply: 'NIC e1000, disk bus ide' },
       ],
-      async run(ctx, args) {
-        const name = str(args, 'template')!;
-        const t = ctx.hosts.template(name);
+      async run({ args, ctx }) {
+        const t = ctx.directory.template(args.template);
         if (!t) {
-          const known = ctx.hosts.templates().map((x) => x.name);
+          const known = ctx.directory.templates().map((x) => x.name);
           throw new CommandError(
-            `no template '${name}' (templates: ${known.join(', ') || 'none configured'})`,
+            `no template '${args.template}' (templates: ${known.join(', ') || 'none configured'})`,
           );
         }
         const d = templateDefaults(t);
         return {
           reply: `${describe(t)}; devices: NIC ${d.nicModel}, disk bus ${d.diskBus}, cdrom bus ${d.cdromBus}`,
-          detail: `Show template '${name}'`,
+          detail: `Show template '${args.template}'`,
         };
       },
-    },
+    }),
   ],
 };

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandGroup } from '../src/command/spec.js';
 import { messageOf } from '../src/libvirt/virsh-shell.js';
+import { defineFleetCommand } from '../src/pipeline/define.js';
 
 /** virtbot's version from its package.json (found upwards from this module, in src or dist). */
 export function virtbotVersion(): string {
@@ -27,25 +28,26 @@ export const group: CommandGroup = {
   name: 'version',
   summary: 'versions of virtbot, libvirt and the hypervisors',
   commands: [
-    {
+    defineFleetCommand({
       path: ['version'],
-      summary: 'show virtbot’s version and libvirt’s and the hypervisor’s on every host',
-      args: [],
+      summary: 'show virtbot’s version and libvirt’s and the hypervisor’s on every host you may see',
+      args: {},
       examples: [
         { input: 'version', reply: /^virtbot \d+\.\d+\.\d+; test: libvirt 9\.\d+\.\d+, TEST 0\.0\.2/ },
       ],
-      async run(ctx) {
-        const parts: string[] = [];
-        for (const name of ctx.hosts.names()) {
-          try {
-            const v = await ctx.hosts.get(name).version();
-            parts.push(`${name}: libvirt ${v.daemon ?? v.library}, ${v.hypervisor}`);
-          } catch (error) {
-            parts.push(`${name}: unreachable (${messageOf(error)})`);
-          }
-        }
+      async run({ ctx }) {
+        const parts = await Promise.all(
+          ctx.hosts.map(async ({ name, hv }) => {
+            try {
+              const v = await hv.version();
+              return `${name}: libvirt ${v.daemon ?? v.library}, ${v.hypervisor}`;
+            } catch (error) {
+              return `${name}: unreachable (${messageOf(error)})`;
+            }
+          }),
+        );
         return { reply: `virtbot ${virtbotVersion()}; ${parts.join('; ')}`, detail: 'Show versions' };
       },
-    },
+    }),
   ],
 };

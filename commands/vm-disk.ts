@@ -18,7 +18,8 @@ import {
 } from '../src/libvirt/domain.js';
 import type { Hypervisor } from '../src/libvirt/hypervisor.js';
 import { child, el, type XmlElement } from '../src/libvirt/xml.js';
-import { changeVm, formatKiB, HOST_ARG, onVm, result, str, VM_ARG, VM_TARGET } from './vm-common.js';
+import { arg, defineVmCommand, exactlyOne } from '../src/pipeline/define.js';
+import { formatKiB, hostArg, vmArg } from './vm-common.js';
 import { resolvePool } from './vm-create.js';
 
 /** Config and live views (the same object when the VM is off or transient). */
@@ -47,23 +48,20 @@ function matchTarget(target: string) {
   return (e: XmlElement) => e.name === 'disk' && child(e, 'target')?.attrs['dev'] === target;
 }
 
-const diskList: CommandSpec = {
+const diskList = defineVmCommand({
   path: ['vm', 'disk', 'list'],
   summary: 'list a VM’s disks and CD-ROM drives (target, bus, source)',
-  args: [VM_ARG, HOST_ARG],
-  target: VM_TARGET,
+  args: { vm: vmArg(), host: hostArg() },
   examples: [{ input: 'vm disk list test', reply: 'vda (disk, virtio, /guest/diskimage1)' }],
-  async run(ctx, args) {
-    const vm = str(args, 'vm')!;
-    return onVm(ctx, args, vm, `listing disks of '${vm}'`, async (hv) => {
-      const disks = allDisks(await views(hv, vm, await domainState(hv, vm)));
-      const brief = (d: DiskInfo) =>
-        `${d.target} (${d.device}, ${d.bus}, ${d.source ?? (d.volume ? `${d.pool}/${d.volume}` : 'empty')})`;
-      const reply = disks.length === 0 ? `${vm} has no disks` : `${vm}: ${disks.map(brief).join(', ')}`;
-      return result(hv, vm, reply, `List storage devices of guest '${vm}'`, disks.map(describeDisk));
-    });
+  async run({ ctx }) {
+    const { hv, vm } = ctx;
+    const disks = allDisks(await views(hv, vm, await domainState(hv, vm)));
+    const brief = (d: DiskInfo) =>
+      `${d.target} (${d.device}, ${d.bus}, ${d.source ?? (d.volume ? `${d.pool}/${d.volume}` : 'empty')})`;
+    const reply = disks.length === 0 ? `${vm} has no disks` : `${vm}: ${disks.map(brief).join(', ')}`;
+    return { reply, lines: disks.map(describeDisk), detail: `List storage devices of guest '${vm}'` };
   },
-};
+});
 
 /** Checks shared by disk and CD-ROM hotplug: the bus can hotplug, and has room. */
 function checkBus(vm: string, bus: string, running: boolean, disks: DiskInfo[], kind: string): void {
@@ -81,152 +79,138 @@ function checkBus(vm: string, bus: string, running: boolean, disks: DiskInfo[], 
   }
 }
 
-const diskAdd: CommandSpec = {
+const diskAdd = defineVmCommand({
   path: ['vm', 'disk', 'add'],
   summary:
-    'add a new volume (size=10G [pool=P]) or an existing image (path=/…) as a disk; hotplugged when the VM runs',
-  args: [
-    VM_ARG,
-    { name: 'size', type: 'size', help: 'size of a new volume, e.g. 10G' },
-    { name: 'pool', type: 'pool', help: 'storage pool of the new volume (default: the host’s default pool)' },
-    { name: 'path', type: 'path', help: 'an existing image or block device instead of a new volume' },
-    {
-      name: 'bus',
-      type: 'enum',
-      choices: DISK_BUSES,
-      help: 'disk bus (default: the VM’s stored or OS-derived bus)',
-    },
-    HOST_ARG,
-  ],
-  target: VM_TARGET,
-  examples: [{ input: 'vm disk add test size=1G', reply: 'added disk vdb (1G, virtio' }],
-  async run(ctx, args) {
-    const vm = str(args, 'vm')!;
-    const size = args['size'];
-    const path = str(args, 'path');
-    if ((size === undefined) === (path === undefined)) {
-      throw new CommandError(
-        'give size= for a new volume or path= for an existing image (one of them)',
-        'invalid',
-      );
-    }
-    return changeVm(ctx, args, vm, `adding a disk to '${vm}'`, async (hv) => {
-      const state = await domainState(hv, vm);
-      const v = await views(hv, vm, state);
-      const disks = allDisks(v);
-      const bus = chooseDiskBus(v.config, str(args, 'bus'));
-      checkBus(vm, bus.value, state.running, disks, 'disk');
-      const target = nextTarget(
-        bus.value,
-        disks.map((d) => d.target),
-      );
-      if (!target) throw new CommandError(`no free ${bus.value} target left on ${vm}`);
-      let source = path;
-      let created: { pool: string; volume: string } | undefined;
-      let format = path?.endsWith('.qcow2') ? 'qcow2' : 'raw';
-      if (typeof size === 'number') {
-        const pool = await resolvePool(hv, str(args, 'pool'));
-        const volume = `${vm}-${target}.qcow2`;
-        if (await hv.volumeExists(pool, volume)) {
-          throw new CommandError(
-            `volume ${volume} already exists in pool ${pool}: remove it or attach it with path=`,
-          );
-        }
-        source = await hv.createVolume(pool, volume, size, 'qcow2');
-        created = { pool, volume };
-        format = 'qcow2';
-      }
-      const device = diskElement({
-        path: source!,
-        target,
-        bus: bus.value,
-        format,
-        type: source!.startsWith('/dev/') ? 'block' : 'file',
-      });
-      try {
-        const applied = await applyDevice(hv, vm, state, 'attach', device, configEdits.attach(device), () =>
-          hasDisk(hv, vm, target, state.persistent),
-        );
-        const what = created
-          ? `${formatKiB(size as number)}, ${bus.value}, pool ${created.pool}`
-          : `${bus.value}, ${source}`;
-        return result(
-          hv,
-          vm,
-          `added disk ${target} (${what}) to ${vm}, ${appliedNote(applied)}`,
-          `Attach storage device '${target}' (${created ? `new volume ${created.pool}/${created.volume}` : source}, ${bus.value}: ${bus.reason}) to guest '${vm}'`,
-        );
-      } catch (error) {
-        // Do not leave a new, unused volume behind.
-        if (created) await hv.deleteVolume(created.pool, created.volume).catch(() => undefined);
-        throw error;
-      }
-    });
+    'add a new volume (size=10G [pool=P]) or an existing image in a storage pool (path=/…) as a disk; hotplugged when the VM runs',
+  args: {
+    vm: vmArg(),
+    size: arg.size('size of a new volume, e.g. 10G', { min: 1024 }),
+    pool: arg.pool('storage pool of the new volume (default: the host’s default pool)'),
+    path: arg.path('an existing image inside one of the host’s storage pools (or listed paths)'),
+    bus: arg.choice(DISK_BUSES, 'disk bus (default: the VM’s stored or OS-derived bus)'),
+    host: hostArg(),
   },
-};
+  constraints: [exactlyOne('size', 'path')],
+  mutates: true,
+  examples: [
+    { input: 'vm disk add test size=1G', reply: 'added disk vdb (1G, virtio' },
+    {
+      input: 'vm disk add test path=/etc/shadow',
+      reply: '/etc/shadow is not inside a storage pool of host test',
+    },
+    { input: 'vm disk add test', reply: 'give exactly one of size=, path=' },
+  ],
+  async run({ args, ctx }) {
+    const { hv, vm } = ctx;
+    const { size, path } = args;
+    const state = await domainState(hv, vm);
+    const v = await views(hv, vm, state);
+    const disks = allDisks(v);
+    const bus = chooseDiskBus(v.config, args.bus);
+    checkBus(vm, bus.value, state.running, disks, 'disk');
+    const target = nextTarget(
+      bus.value,
+      disks.map((d) => d.target),
+    );
+    if (!target) throw new CommandError(`no free ${bus.value} target left on ${vm}`);
+    let source = path;
+    let created: { pool: string; volume: string } | undefined;
+    let format = path?.endsWith('.qcow2') ? 'qcow2' : 'raw';
+    if (size !== undefined) {
+      const pool = await resolvePool(hv, args.pool);
+      const volume = `${vm}-${target}.qcow2`;
+      if (await hv.volumeExists(pool, volume)) {
+        throw new CommandError(
+          `volume ${volume} already exists in pool ${pool}: remove it or attach it with path=`,
+        );
+      }
+      source = await hv.createVolume(pool, volume, size, 'qcow2');
+      created = { pool, volume };
+      format = 'qcow2';
+    }
+    const device = diskElement({
+      path: source!,
+      target,
+      bus: bus.value,
+      format,
+      type: source!.startsWith('/dev/') ? 'block' : 'file',
+    });
+    try {
+      const applied = await applyDevice(hv, vm, state, 'attach', device, configEdits.attach(device), () =>
+        hasDisk(hv, vm, target, state.persistent),
+      );
+      const what = created
+        ? `${formatKiB(size!)}, ${bus.value}, pool ${created.pool}`
+        : `${bus.value}, ${source}`;
+      return {
+        reply: `added disk ${target} (${what}) to ${vm}, ${appliedNote(applied)}`,
+        detail: `Attach storage device '${target}' (${created ? `new volume ${created.pool}/${created.volume}` : source}, ${bus.value}: ${bus.reason}) to guest '${vm}'`,
+      };
+    } catch (error) {
+      // Do not leave a new, unused volume behind.
+      if (created) await hv.deleteVolume(created.pool, created.volume).catch(() => undefined);
+      throw error;
+    }
+  },
+});
 
-const diskRemove: CommandSpec = {
+const diskRemove = defineVmCommand({
   path: ['vm', 'disk', 'remove'],
   summary: 'remove a disk by target (vdb); its volume is kept unless delete=yes',
-  args: [
-    VM_ARG,
-    { name: 'target', type: 'name', positional: true, required: true, help: 'the disk’s target, e.g. vdb' },
-    { name: 'delete', type: 'bool', help: 'also delete the volume (default: keep it)' },
-    HOST_ARG,
-  ],
-  destructive: true,
-  target: VM_TARGET,
-  examples: [{ input: 'vm disk remove test vda', reply: 'is destructive' }],
-  async run(ctx, args) {
-    const vm = str(args, 'vm')!;
-    const target = str(args, 'target')!;
-    const remove = args['delete'] === true;
-    return changeVm(ctx, args, vm, `removing disk ${target} from '${vm}'`, async (hv) => {
-      let state = await domainState(hv, vm);
-      const v = await views(hv, vm, state);
-      let disk = state.running ? v.live.disks.find((d) => d.target === target) : undefined;
-      if (!disk) {
-        disk = v.config.disks.find((d) => d.target === target);
-        if (!disk) throw new CommandError(`${vm} has no disk ${target} (see 'vm disk list ${vm}')`);
-        if (state.running) state = { running: false, persistent: true };
-      }
-      if (state.running && !HOTPLUG_BUSES.has(disk.bus)) {
-        throw new CommandError(
-          `${disk.bus.toUpperCase()} disks cannot be unplugged from a running VM: shut ${vm} down first`,
-        );
-      }
-      const applied = await applyDevice(
-        hv,
-        vm,
-        state,
-        'detach',
-        disk.element,
-        configEdits.detach(matchTarget(target)),
-        async () => !(await hasDisk(hv, vm, target, state.persistent)),
-      );
-      let note = appliedNote(applied);
-      let released = true;
-      if (applied.live && (await hv.domain(vm)).disks.some((d) => d.target === target)) {
-        released = false;
-        note = 'in config; the running guest has not released it yet (it goes at the next boot)';
-      }
-      let volumeNote = disk.source ? `, kept ${disk.source}` : '';
-      if (remove && disk.source) {
-        if (!released || applied.liveRefused) volumeNote = `, kept ${disk.source} (still in use)`;
-        else {
-          await hv.deleteVolumePath(disk.source);
-          volumeNote = `, deleted ${disk.source}`;
-        }
-      }
-      return result(
-        hv,
-        vm,
-        `removed disk ${target} from ${vm}, ${note}${volumeNote}`,
-        `Detach storage device '${target}' from guest '${vm}'${volumeNote}`,
-      );
-    });
+  args: {
+    vm: vmArg(),
+    target: arg.name('the disk’s target, e.g. vdb').positional().required(),
+    delete: arg.bool('also delete the volume (default: keep it)'),
+    host: hostArg(),
   },
-};
+  destructive: true,
+  examples: [{ input: 'vm disk remove test vda', reply: 'is destructive' }],
+  async run({ args, ctx }) {
+    const { hv, vm } = ctx;
+    const { target } = args;
+    let state = await domainState(hv, vm);
+    const v = await views(hv, vm, state);
+    let disk = state.running ? v.live.disks.find((d) => d.target === target) : undefined;
+    if (!disk) {
+      disk = v.config.disks.find((d) => d.target === target);
+      if (!disk) throw new CommandError(`${vm} has no disk ${target} (see 'vm disk list ${vm}')`);
+      if (state.running) state = { running: false, persistent: true };
+    }
+    if (state.running && !HOTPLUG_BUSES.has(disk.bus)) {
+      throw new CommandError(
+        `${disk.bus.toUpperCase()} disks cannot be unplugged from a running VM: shut ${vm} down first`,
+      );
+    }
+    const applied = await applyDevice(
+      hv,
+      vm,
+      state,
+      'detach',
+      disk.element,
+      configEdits.detach(matchTarget(target)),
+      async () => !(await hasDisk(hv, vm, target, state.persistent)),
+    );
+    let note = appliedNote(applied);
+    let released = true;
+    if (applied.live && (await hv.domain(vm)).disks.some((d) => d.target === target)) {
+      released = false;
+      note = 'in config; the running guest has not released it yet (it goes at the next boot)';
+    }
+    let volumeNote = disk.source ? `, kept ${disk.source}` : '';
+    if (args.delete === true && disk.source) {
+      if (!released || applied.liveRefused) volumeNote = `, kept ${disk.source} (still in use)`;
+      else {
+        await hv.deleteVolumePath(disk.source);
+        volumeNote = `, deleted ${disk.source}`;
+      }
+    }
+    return {
+      reply: `removed disk ${target} from ${vm}, ${note}${volumeNote}`,
+      detail: `Detach storage device '${target}' from guest '${vm}'${volumeNote}`,
+    };
+  },
+});
 
 /** Put `iso` into (or, with null, take the medium out of) a CD-ROM drive. */
 function setMedia(
@@ -254,83 +238,70 @@ function setMedia(
   );
 }
 
-const cdromInsert: CommandSpec = {
+const cdromInsert = defineVmCommand({
   path: ['vm', 'cdrom', 'insert'],
-  summary: 'insert an ISO image into the VM’s CD-ROM drive (a drive is added while the VM is off)',
-  args: [
-    VM_ARG,
-    { name: 'iso', type: 'path', required: true, help: 'path of the ISO image on the host' },
-    HOST_ARG,
-  ],
-  target: VM_TARGET,
-  examples: [{ input: 'vm cdrom insert test iso=/isos/debian.iso', reply: 'cannot be hotplugged' }],
-  async run(ctx, args) {
-    const vm = str(args, 'vm')!;
-    const iso = str(args, 'iso')!;
-    return changeVm(ctx, args, vm, `inserting ${iso} into '${vm}'`, async (hv) => {
-      const state = await domainState(hv, vm);
-      const v = await views(hv, vm, state);
-      const drive = (state.running ? v.live : v.config).disks.find((d) => d.device === 'cdrom');
-      if (drive) {
-        const applied = await setMedia(hv, vm, state, drive, iso);
-        return result(
-          hv,
-          vm,
-          `inserted ${iso} into ${vm}'s CD-ROM ${drive.target}, ${appliedNote(applied)}`,
-          `Update storage device '${drive.target}' of guest '${vm}': insert '${iso}'`,
-        );
-      }
-      const bus = cdromBus(v.config);
-      const disks = allDisks(v);
-      checkBus(vm, bus, state.running, disks, 'CD-ROM drive');
-      const target = nextTarget(
-        bus,
-        disks.map((d) => d.target),
-      )!;
-      const device = diskElement({
-        path: iso,
-        target,
-        bus,
-        device: 'cdrom',
-        format: 'raw',
-        readonly: true,
-      });
-      const applied = await applyDevice(hv, vm, state, 'attach', device, configEdits.attach(device));
-      return result(
-        hv,
-        vm,
-        `added CD-ROM ${target} (${bus}) with ${iso} to ${vm}, ${appliedNote(applied)}`,
-        `Attach storage device '${target}' (cdrom ${iso}) to guest '${vm}'`,
-      );
-    });
+  summary:
+    'insert an ISO image (inside a storage pool or a listed path) into the VM’s CD-ROM drive (a drive is added while the VM is off)',
+  args: {
+    vm: vmArg(),
+    iso: arg.path('path of the ISO image on the host (inside a storage pool or listed path)').required(),
+    host: hostArg(),
   },
-};
+  mutates: true,
+  examples: [
+    { input: 'vm cdrom insert test iso=/default-pool/debian.iso', reply: 'cannot be hotplugged' },
+    { input: 'vm cdrom insert test iso=/etc/passwd', reply: 'is not inside a storage pool' },
+  ],
+  async run({ args, ctx }) {
+    const { hv, vm } = ctx;
+    const { iso } = args;
+    const state = await domainState(hv, vm);
+    const v = await views(hv, vm, state);
+    const drive = (state.running ? v.live : v.config).disks.find((d) => d.device === 'cdrom');
+    if (drive) {
+      const applied = await setMedia(hv, vm, state, drive, iso);
+      return {
+        reply: `inserted ${iso} into ${vm}'s CD-ROM ${drive.target}, ${appliedNote(applied)}`,
+        detail: `Update storage device '${drive.target}' of guest '${vm}': insert '${iso}'`,
+      };
+    }
+    const bus = cdromBus(v.config);
+    const disks = allDisks(v);
+    checkBus(vm, bus, state.running, disks, 'CD-ROM drive');
+    const target = nextTarget(
+      bus,
+      disks.map((d) => d.target),
+    )!;
+    const device = diskElement({ path: iso, target, bus, device: 'cdrom', format: 'raw', readonly: true });
+    const applied = await applyDevice(hv, vm, state, 'attach', device, configEdits.attach(device));
+    return {
+      reply: `added CD-ROM ${target} (${bus}) with ${iso} to ${vm}, ${appliedNote(applied)}`,
+      detail: `Attach storage device '${target}' (cdrom ${iso}) to guest '${vm}'`,
+    };
+  },
+});
 
-const cdromEject: CommandSpec = {
+const cdromEject = defineVmCommand({
   path: ['vm', 'cdrom', 'eject'],
   summary: 'eject the medium from the VM’s CD-ROM drive',
-  args: [VM_ARG, HOST_ARG],
-  target: VM_TARGET,
+  args: { vm: vmArg(), host: hostArg() },
+  mutates: true,
   examples: [{ input: 'vm cdrom eject test', reply: 'test has no CD-ROM drive' }],
-  async run(ctx, args) {
-    const vm = str(args, 'vm')!;
-    return changeVm(ctx, args, vm, `ejecting the CD-ROM of '${vm}'`, async (hv) => {
-      const state = await domainState(hv, vm);
-      const v = await views(hv, vm, state);
-      const drives = (state.running ? v.live : v.config).disks.filter((d) => d.device === 'cdrom');
-      if (drives.length === 0) throw new CommandError(`${vm} has no CD-ROM drive`);
-      const drive = drives.find((d) => d.source !== undefined);
-      if (!drive) throw new CommandError(`the CD-ROM drive of ${vm} is already empty`);
-      const applied = await setMedia(hv, vm, state, drive, null);
-      return result(
-        hv,
-        vm,
-        `ejected ${drive.source} from ${vm}'s CD-ROM ${drive.target}, ${appliedNote(applied)}`,
-        `Update storage device '${drive.target}' of guest '${vm}': eject '${drive.source}'`,
-      );
-    });
+  async run({ ctx }) {
+    const { hv, vm } = ctx;
+    const state = await domainState(hv, vm);
+    const v = await views(hv, vm, state);
+    const drives = (state.running ? v.live : v.config).disks.filter((d) => d.device === 'cdrom');
+    if (drives.length === 0) throw new CommandError(`${vm} has no CD-ROM drive`);
+    const drive = drives.find((d) => d.source !== undefined);
+    if (!drive) throw new CommandError(`the CD-ROM drive of ${vm} is already empty`);
+    const applied = await setMedia(hv, vm, state, drive, null);
+    return {
+      reply: `ejected ${drive.source} from ${vm}'s CD-ROM ${drive.target}, ${appliedNote(applied)}`,
+      detail: `Update storage device '${drive.target}' of guest '${vm}': eject '${drive.source}'`,
+    };
   },
-};
+});
 
 export const diskCommands: CommandSpec[] = [diskList, diskAdd, diskRemove];
 export const cdromCommands: CommandSpec[] = [cdromInsert, cdromEject];

@@ -6,21 +6,12 @@ import { describeNic, type NicInfo, nicElement, randomMac } from '../src/libvirt
 import type { Hypervisor } from '../src/libvirt/hypervisor.js';
 import { withDevices } from '../src/libvirt/metadata.js';
 import { child, el, type XmlElement } from '../src/libvirt/xml.js';
-import { changeVm, HOST_ARG, onVm, plural, result, str, VM_ARG, VM_TARGET } from './vm-common.js';
+import { arg, atLeastOne, defineVmCommand, notBoth } from '../src/pipeline/define.js';
+import { hostArg, plural, vmArg } from './vm-common.js';
 
-const MAC_ARG = {
-  name: 'mac',
-  type: 'mac',
-  positional: true,
-  required: true,
-  help: 'the NIC’s MAC address',
-} as const;
-const MODEL_ARG = {
-  name: 'model',
-  type: 'enum',
-  choices: NIC_MODELS,
-  help: 'NIC model (default: the one stored for the VM, else chosen from its OS and arch)',
-} as const;
+const macArg = () => arg.mac('the NIC’s MAC address').positional().required();
+const modelArg = () =>
+  arg.choice(NIC_MODELS, 'NIC model (default: the one stored for the VM, else chosen from its OS and arch)');
 
 /** The VM's NICs as configured and, when it runs, as live; each NIC once, by MAC. */
 async function nicsOf(hv: Hypervisor, vm: string): Promise<{ nic: NicInfo; where: string }[]> {
@@ -39,94 +30,86 @@ async function nicsOf(hv: Hypervisor, vm: string): Promise<{ nic: NicInfo; where
   return out;
 }
 
-const nicList: CommandSpec = {
+const nicList = defineVmCommand({
   path: ['vm', 'nic', 'list'],
   summary: 'list a VM’s network interfaces (MAC, network or bridge, model)',
-  args: [VM_ARG, HOST_ARG],
-  target: VM_TARGET,
+  args: { vm: vmArg(), host: hostArg() },
   examples: [{ input: 'vm nic list test', reply: 'aa:bb:cc:dd:ee:ff (network default' }],
-  async run(ctx, args) {
-    const vm = str(args, 'vm')!;
-    return onVm(ctx, args, vm, `listing NICs of '${vm}'`, async (hv) => {
-      const nics = await nicsOf(hv, vm);
-      const brief = ({ nic, where }: { nic: NicInfo; where: string }) =>
-        `${nic.mac} (${nic.type} ${nic.source}, ${nic.model ?? 'default model'}${where ? `, ${where}` : ''})`;
-      const reply =
-        nics.length === 0
-          ? `${vm} has no NICs`
-          : `${vm} has ${plural(nics.length, 'NIC')}: ${nics.map(brief).join(', ')}`;
-      const lines = nics.map(({ nic, where }) => `${describeNic(nic)}${where ? ` (${where})` : ''}`);
-      return result(hv, vm, reply, `List network interfaces of guest '${vm}'`, lines);
-    });
+  async run({ ctx }) {
+    const { hv, vm } = ctx;
+    const nics = await nicsOf(hv, vm);
+    const brief = ({ nic, where }: { nic: NicInfo; where: string }) =>
+      `${nic.mac} (${nic.type} ${nic.source}, ${nic.model ?? 'default model'}${where ? `, ${where}` : ''})`;
+    const reply =
+      nics.length === 0
+        ? `${vm} has no NICs`
+        : `${vm} has ${plural(nics.length, 'NIC')}: ${nics.map(brief).join(', ')}`;
+    const lines = nics.map(({ nic, where }) => `${describeNic(nic)}${where ? ` (${where})` : ''}`);
+    return { reply, lines, detail: `List network interfaces of guest '${vm}'` };
   },
-};
+});
 
-const nicAdd: CommandSpec = {
+const nicAdd = defineVmCommand({
   path: ['vm', 'nic', 'add'],
-  summary: 'add a NIC on a network (or bridge); hotplugged when the VM runs',
-  args: [
-    VM_ARG,
-    { name: 'network', type: 'network', help: 'libvirt network to connect (default: default)' },
-    { name: 'bridge', type: 'bridge', help: 'host bridge to connect instead of a network' },
-    MODEL_ARG,
-    { name: 'mac', type: 'mac', help: 'MAC address (default: a random 52:54:00:… one)' },
-    HOST_ARG,
-  ],
-  target: VM_TARGET,
+  summary: 'add a NIC on a network (or a host bridge the host lists); hotplugged when the VM runs',
+  args: {
+    vm: vmArg(),
+    network: arg.network('libvirt network to connect (default: default)'),
+    bridge: arg.bridge('host bridge to connect instead of a network (one the host config lists)'),
+    model: modelArg(),
+    mac: arg.mac('MAC address (default: a random 52:54:00:… one)'),
+    host: hostArg(),
+  },
+  constraints: [notBoth('network', 'bridge')],
+  mutates: true,
   examples: [
     { input: 'vm nic add test network=default mac=52:54:00:12:34:56', reply: 'added NIC 52:54:00:12:34:56' },
     {
       input: 'vm nic add test network=default model=e1000',
       reply: /added NIC 52:54:00(:[0-9a-f]{2}){3} \(e1000\)/,
     },
+    { input: 'vm nic add test network=default bridge=br0', reply: 'give network= or bridge=, not both' },
   ],
-  async run(ctx, args) {
-    const vm = str(args, 'vm')!;
-    const network = str(args, 'network');
-    const bridge = str(args, 'bridge');
-    if (network !== undefined && bridge !== undefined)
-      throw new CommandError('give network= or bridge=, not both', 'invalid');
-    return changeVm(ctx, args, vm, `adding a NIC to '${vm}'`, async (hv) => {
-      if (network !== undefined && !(await hv.networkExists(network))) {
-        throw new CommandError(`no network '${network}' on host ${hv.name} (see 'network list')`);
-      }
-      const state = await domainState(hv, vm);
-      const view = await hv.domain(vm, { inactive: state.persistent });
-      const liveView = state.running && state.persistent ? await hv.domain(vm) : view;
-      const taken = [...view.nics, ...liveView.nics].map((n) => n.mac);
-      const wanted = str(args, 'mac');
-      if (wanted !== undefined && taken.includes(wanted)) {
-        throw new CommandError(`${vm} already has a NIC with MAC ${wanted}`);
-      }
-      const mac = wanted ?? randomMac(taken);
-      const model = chooseNicModel(view, str(args, 'model'));
-      const device = nicElement({
-        ...(bridge !== undefined ? { bridge } : { network: network ?? 'default' }),
-        mac,
-        model: model.value,
-      });
-      const applied = await applyDevice(hv, vm, state, 'attach', device, configEdits.attach(device), () =>
-        hasNic(hv, vm, mac, state.persistent),
-      );
-      // Remember the model chosen for this VM, so later NICs match even after all were removed.
-      if (model.reason !== 'named' && view.metadata.nicModel === undefined && state.persistent) {
-        const current = await hv.virtbotMetadata(vm);
-        const diskBus = chooseDiskBus(view).value;
-        await hv.setVirtbotMetadata(vm, withDevices(current, model.value, diskBus), {
-          live: false,
-          config: true,
-        });
-      }
-      const source = bridge !== undefined ? `bridge ${bridge}` : `network ${network ?? 'default'}`;
-      return result(
-        hv,
-        vm,
-        `added NIC ${mac} (${model.value}) on ${source} to ${vm}, ${appliedNote(applied)}`,
-        `Attach network interface '${bridge ?? network ?? 'default'}' (${mac}, ${model.value}: ${model.reason}) to guest '${vm}'`,
-      );
+  async run({ args, ctx }) {
+    const { hv, vm } = ctx;
+    const { bridge } = args;
+    const network = bridge === undefined ? (args.network ?? 'default') : undefined;
+    if (network !== undefined && !(await hv.networkExists(network))) {
+      throw new CommandError(`no network '${network}' on host ${hv.name} (see 'network list')`);
+    }
+    const state = await domainState(hv, vm);
+    const view = await hv.domain(vm, { inactive: state.persistent });
+    const liveView = state.running && state.persistent ? await hv.domain(vm) : view;
+    const taken = [...view.nics, ...liveView.nics].map((n) => n.mac);
+    if (args.mac !== undefined && taken.includes(args.mac)) {
+      throw new CommandError(`${vm} already has a NIC with MAC ${args.mac}`);
+    }
+    const mac = args.mac ?? randomMac(taken);
+    const model = chooseNicModel(view, args.model);
+    const device = nicElement({
+      ...(bridge !== undefined ? { bridge } : { network: network! }),
+      mac,
+      model: model.value,
     });
+    const applied = await applyDevice(hv, vm, state, 'attach', device, configEdits.attach(device), () =>
+      hasNic(hv, vm, mac, state.persistent),
+    );
+    // Remember the model chosen for this VM, so later NICs match even after all were removed.
+    if (model.reason !== 'named' && view.metadata.nicModel === undefined && state.persistent) {
+      const current = await hv.virtbotMetadata(vm);
+      const diskBus = chooseDiskBus(view).value;
+      await hv.setVirtbotMetadata(vm, withDevices(current, model.value, diskBus), {
+        live: false,
+        config: true,
+      });
+    }
+    const source = bridge !== undefined ? `bridge ${bridge}` : `network ${network}`;
+    return {
+      reply: `added NIC ${mac} (${model.value}) on ${source} to ${vm}, ${appliedNote(applied)}`,
+      detail: `Attach network interface '${bridge ?? network}' (${mac}, ${model.value}: ${model.reason}) to guest '${vm}'`,
+    };
   },
-};
+});
 
 function matchMac(mac: string) {
   return (e: XmlElement) =>
@@ -146,125 +129,113 @@ async function findNic(hv: Hypervisor, vm: string, mac: string, inactive: boolea
   return nic;
 }
 
-const nicUpdate: CommandSpec = {
+const nicUpdate = defineVmCommand({
   path: ['vm', 'nic', 'update'],
   summary: 'move a NIC to another network or bridge, or change its model (model only while the VM is off)',
-  args: [
-    VM_ARG,
-    MAC_ARG,
-    { name: 'network', type: 'network', help: 'the new network' },
-    { name: 'bridge', type: 'bridge', help: 'the new bridge' },
-    MODEL_ARG,
-    HOST_ARG,
-  ],
-  target: VM_TARGET,
+  args: {
+    vm: vmArg(),
+    mac: macArg(),
+    network: arg.network('the new network'),
+    bridge: arg.bridge('the new bridge (one the host config lists)'),
+    model: modelArg(),
+    host: hostArg(),
+  },
+  constraints: [notBoth('network', 'bridge'), atLeastOne('network', 'bridge', 'model')],
+  mutates: true,
   examples: [
     {
       input: 'vm nic update test aa:bb:cc:dd:ee:ff network=default',
       reply: 'NIC aa:bb:cc:dd:ee:ff of test now on network default',
     },
+    {
+      input: 'vm nic update test aa:bb:cc:dd:ee:ff',
+      reply: 'give at least one of network=, bridge=, model=',
+    },
   ],
-  async run(ctx, args) {
-    const vm = str(args, 'vm')!;
-    const mac = str(args, 'mac')!;
-    const network = str(args, 'network');
-    const bridge = str(args, 'bridge');
-    const model = str(args, 'model');
-    if (network !== undefined && bridge !== undefined)
-      throw new CommandError('give network= or bridge=, not both', 'invalid');
-    if (network === undefined && bridge === undefined && model === undefined) {
-      throw new CommandError('nothing to change: give network=, bridge= or model=', 'invalid');
+  async run({ args, ctx }) {
+    const { hv, vm } = ctx;
+    const { mac, network, bridge, model } = args;
+    const state = await domainState(hv, vm);
+    if (model !== undefined && state.running) {
+      throw new CommandError(`the model of a NIC can only change while ${vm} is off (it is running)`);
     }
-    return changeVm(ctx, args, vm, `updating NIC ${mac} of '${vm}'`, async (hv) => {
-      const state = await domainState(hv, vm);
-      if (model !== undefined && state.running) {
-        throw new CommandError(`the model of a NIC can only change while ${vm} is off (it is running)`);
-      }
-      if (network !== undefined && !(await hv.networkExists(network))) {
-        throw new CommandError(`no network '${network}' on host ${hv.name} (see 'network list')`);
-      }
-      const nic = await findNic(hv, vm, mac, state.persistent);
-      const updated = structuredClone(nic.element);
-      if (network !== undefined || bridge !== undefined) {
-        updated.attrs['type'] = bridge !== undefined ? 'bridge' : 'network';
-        const source = el('source', bridge !== undefined ? { bridge } : { network: network! });
-        const old = child(updated, 'source');
-        if (old) updated.children[updated.children.indexOf(old)] = source;
-        else updated.children.push(source);
-      }
-      if (model !== undefined) {
-        const old = child(updated, 'model');
-        const element = el('model', { type: model });
-        if (old) updated.children[updated.children.indexOf(old)] = element;
-        else updated.children.push(element);
-      }
-      // libvirt-generated live-only parts must not be sent back.
-      updated.children = updated.children.filter(
-        (c) => !('name' in c) || !['target', 'alias'].includes(c.name),
-      );
-      const applied = await applyDevice(
-        hv,
-        vm,
-        state,
-        'update',
-        updated,
-        configEdits.update(matchMac(mac), updated),
-      );
-      const changes: string[] = [];
-      if (network !== undefined) changes.push(`on network ${network}`);
-      if (bridge !== undefined) changes.push(`on bridge ${bridge}`);
-      if (model !== undefined) changes.push(`model ${model}`);
-      return result(
-        hv,
-        vm,
-        `NIC ${mac} of ${vm} now ${changes.join(', ')}, ${appliedNote(applied)}`,
-        `Update network interface '${mac}' of guest '${vm}': ${changes.join(', ')}`,
-      );
-    });
+    if (network !== undefined && !(await hv.networkExists(network))) {
+      throw new CommandError(`no network '${network}' on host ${hv.name} (see 'network list')`);
+    }
+    const nic = await findNic(hv, vm, mac, state.persistent);
+    const updated = structuredClone(nic.element);
+    if (network !== undefined || bridge !== undefined) {
+      updated.attrs['type'] = bridge !== undefined ? 'bridge' : 'network';
+      const source = el('source', bridge !== undefined ? { bridge } : { network: network! });
+      const old = child(updated, 'source');
+      if (old) updated.children[updated.children.indexOf(old)] = source;
+      else updated.children.push(source);
+    }
+    if (model !== undefined) {
+      const old = child(updated, 'model');
+      const element = el('model', { type: model });
+      if (old) updated.children[updated.children.indexOf(old)] = element;
+      else updated.children.push(element);
+    }
+    // libvirt-generated live-only parts must not be sent back.
+    updated.children = updated.children.filter(
+      (c) => !('name' in c) || !['target', 'alias'].includes(c.name),
+    );
+    const applied = await applyDevice(
+      hv,
+      vm,
+      state,
+      'update',
+      updated,
+      configEdits.update(matchMac(mac), updated),
+    );
+    const changes: string[] = [];
+    if (network !== undefined) changes.push(`on network ${network}`);
+    if (bridge !== undefined) changes.push(`on bridge ${bridge}`);
+    if (model !== undefined) changes.push(`model ${model}`);
+    return {
+      reply: `NIC ${mac} of ${vm} now ${changes.join(', ')}, ${appliedNote(applied)}`,
+      detail: `Update network interface '${mac}' of guest '${vm}': ${changes.join(', ')}`,
+    };
   },
-};
+});
 
-const nicRemove: CommandSpec = {
+const nicRemove = defineVmCommand({
   path: ['vm', 'nic', 'remove'],
   summary: 'remove a NIC by MAC address (unplugged when the VM runs)',
-  args: [VM_ARG, MAC_ARG, HOST_ARG],
+  args: { vm: vmArg(), mac: macArg(), host: hostArg() },
   destructive: true,
-  target: VM_TARGET,
   examples: [{ input: 'vm nic remove test aa:bb:cc:dd:ee:ff', reply: 'is destructive' }],
-  async run(ctx, args) {
-    const vm = str(args, 'vm')!;
-    const mac = str(args, 'mac')!;
-    return changeVm(ctx, args, vm, `removing NIC ${mac} from '${vm}'`, async (hv) => {
-      let state = await domainState(hv, vm);
-      let nic = state.running ? (await hv.domain(vm)).nics.find((n) => n.mac === mac) : undefined;
-      if (!nic) {
-        // Not (or not yet) in the running VM: a config-only change.
-        nic = await findNic(hv, vm, mac, state.persistent);
-        if (state.running) state = { running: false, persistent: true };
-      }
-      const applied: Applied = await applyDevice(
-        hv,
-        vm,
-        state,
-        'detach',
-        nic.element,
-        configEdits.detach(matchMac(mac)),
-        async () => !(await hasNic(hv, vm, mac, state.persistent)),
-      );
-      // A guest may ignore an unplug request: check what the live VM really has now.
-      let note = appliedNote(applied);
-      if (applied.live) {
-        const still = (await hv.domain(vm)).nics.some((n) => n.mac === mac);
-        if (still) note = 'in config; the running guest has not released it yet (it goes at the next boot)';
-      }
-      return result(
-        hv,
-        vm,
-        `removed NIC ${mac} from ${vm}, ${note}`,
-        `Detach network interface '${nic.source}' (${mac}) from guest '${vm}'`,
-      );
-    });
+  async run({ args, ctx }) {
+    const { hv, vm } = ctx;
+    const { mac } = args;
+    let state = await domainState(hv, vm);
+    let nic = state.running ? (await hv.domain(vm)).nics.find((n) => n.mac === mac) : undefined;
+    if (!nic) {
+      // Not (or not yet) in the running VM: a config-only change.
+      nic = await findNic(hv, vm, mac, state.persistent);
+      if (state.running) state = { running: false, persistent: true };
+    }
+    const applied: Applied = await applyDevice(
+      hv,
+      vm,
+      state,
+      'detach',
+      nic.element,
+      configEdits.detach(matchMac(mac)),
+      async () => !(await hasNic(hv, vm, mac, state.persistent)),
+    );
+    // A guest may ignore an unplug request: check what the live VM really has now.
+    let note = appliedNote(applied);
+    if (applied.live) {
+      const still = (await hv.domain(vm)).nics.some((n) => n.mac === mac);
+      if (still) note = 'in config; the running guest has not released it yet (it goes at the next boot)';
+    }
+    return {
+      reply: `removed NIC ${mac} from ${vm}, ${note}`,
+      detail: `Detach network interface '${nic.source}' (${mac}) from guest '${vm}'`,
+    };
   },
-};
+});
 
 export const nicCommands: CommandSpec[] = [nicList, nicAdd, nicUpdate, nicRemove];

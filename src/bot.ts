@@ -1,23 +1,23 @@
 /**
- * Assembles one virtbot: config, commands, authorizer, confirmations, audit log, hypervisors,
- * meetings — and the pipeline that ties them. Transports get `bot.handle` and nothing else.
+ * Assembles one virtbot: config, commands, confirmations, audit log, hypervisors, meetings — and
+ * the pipeline that ties them. Transports get `bot.handle` (and `bot.observe` for chat events).
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { allGroups } from '../commands/index.js';
 import { AuditLog } from './audit/log.js';
-import { type Authorizer, RoleAuthorizer } from './auth/authorizer.js';
 import { Confirmations } from './auth/confirmations.js';
-import { hostRegistryVmAccess } from './auth/vm-access.js';
 import { CommandRegistry } from './command/registry.js';
 import type { CommandGroup } from './command/spec.js';
 import type { Config } from './config/schema.js';
 import { createLogger } from './core/logger.js';
+import type { AuditRecord, ChatEvent } from './core/types.js';
 import type { HostRegistry } from './libvirt/hosts.js';
 import type { MeetingService } from './meeting/service.js';
-import type { PipelineDeps } from './pipeline/deps.js';
+import type { PermissionDesk } from './pipeline/context.js';
+import type { AuditSink, PipelineDeps } from './pipeline/deps.js';
+import { recordLapses } from './pipeline/lapses.js';
 import { createPipeline, type Handler } from './pipeline/pipeline.js';
-import { recordLapses } from './pipeline/stages/confirm.js';
 
 const LAPSE_SWEEP_MS = 10_000;
 
@@ -26,25 +26,38 @@ export interface BotParts {
   hosts: HostRegistry;
   meetings?: MeetingService;
   logger?: Logger;
-  authorizer?: Authorizer;
   groups?: CommandGroup[];
   now?: () => Date;
 }
 
+/** The write-ahead sink over the JSONL audit log: intent and outcome are two durable records. */
+function fileSink(log: AuditLog): AuditSink {
+  return {
+    async begin(intent: AuditRecord) {
+      await log.append(intent);
+      return intent.id;
+    },
+    finish: (_intentId, outcome) => log.append(outcome),
+    record: (entry) => log.append(entry),
+    query: (filter) => log.query(filter),
+  };
+}
+
 export class Bot {
   readonly handle: Handler;
+  readonly permissions: PermissionDesk;
   readonly commands: CommandRegistry;
   readonly audit: AuditLog;
-  readonly config: Config;
   readonly hosts: HostRegistry;
   readonly logger: Logger;
   readonly confirmations: Confirmations;
+  private current: Config;
   private readonly meetings: MeetingService | undefined;
   private readonly lapseTimer: NodeJS.Timeout;
 
   constructor(parts: BotParts) {
     const now = parts.now ?? (() => new Date());
-    this.config = parts.config;
+    this.current = parts.config;
     this.hosts = parts.hosts;
     this.meetings = parts.meetings;
     this.logger = parts.logger ?? createLogger({ file: join(parts.config.bot.dataDir, 'virtbot.log') });
@@ -56,32 +69,19 @@ export class Bot {
       now,
     });
     this.confirmations = new Confirmations(parts.config.confirm.timeoutSeconds, () => now().getTime());
-    const authorizer =
-      parts.authorizer ?? new RoleAuthorizer(parts.config, { vmAccess: hostRegistryVmAccess(parts.hosts) });
-    const services: Record<string, unknown> = { authorizer, config: this.config };
     const deps: PipelineDeps = {
-      config: this.config,
-      commands: this.commands,
-      authorizer,
+      config: () => this.current,
+      registry: this.commands,
       confirmations: this.confirmations,
-      audit: this.audit,
+      audit: fileSink(this.audit),
       hosts: this.hosts,
       meetings: this.meetings,
       logger: this.logger,
-      services,
       now,
-      commandContext: (turn) => ({
-        identity: turn.identity,
-        hosts: this.hosts,
-        commands: this.commands,
-        audit: this.audit,
-        placeKey: turn.placeKey,
-        place: turn.msg.place,
-        services,
-        now,
-      }),
     };
-    this.handle = createPipeline(deps);
+    const pipeline = createPipeline(deps);
+    this.handle = pipeline.handle;
+    this.permissions = pipeline.permissions;
     // Lapsed confirmation codes are recorded even when nobody speaks again.
     this.lapseTimer = setInterval(() => {
       recordLapses(deps).catch((error: unknown) =>
@@ -89,6 +89,21 @@ export class Bot {
       );
     }, LAPSE_SWEEP_MS);
     this.lapseTimer.unref();
+  }
+
+  get config(): Config {
+    return this.current;
+  }
+
+  /** Takes a new, already validated config: the next message is judged by it. */
+  reload(config: Config): void {
+    this.current = config;
+  }
+
+  /** What the transports saw happen (nick changes, lines really sent): meetings follow them. */
+  observe(event: ChatEvent): void {
+    const meetings = this.meetings as (MeetingService & { onEvent?(e: ChatEvent): void }) | undefined;
+    meetings?.onEvent?.(event);
   }
 
   async close(): Promise<void> {

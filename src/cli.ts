@@ -69,7 +69,13 @@ async function consoleCommand(argv: string[]): Promise<number> {
         `virtbot console as ${nick}${demo ? ' (demo: host test on test:///default)' : ''}. Type 'help'; Ctrl-D quits.\n`,
       );
     }
-    await runConsole({ handler: bot.handle, nick, prefix: config.bot.prefix });
+    await runConsole({
+      handler: bot.handle,
+      nick,
+      prefix: config.bot.prefix,
+      botNick: config.bot.nick,
+      observe: (event) => bot.observe(event),
+    });
   } finally {
     await bot.close();
   }
@@ -87,10 +93,8 @@ async function testCommand(argv: string[]): Promise<number> {
     allowPositionals: true,
   });
   if (positionals.length === 0) throw new UsageFailure('virtbot test needs at least one FILE.chat');
-  const [{ createApp }, { parseTranscript, runTranscript, TranscriptSyntaxError }] = await Promise.all([
-    app(),
-    import('./transports/transcript.js'),
-  ]);
+  const [{ createApp }, { parseTranscript, runTranscript, transcriptPlace, TranscriptSyntaxError }] =
+    await Promise.all([app(), import('./transports/transcript.js')]);
   let failed = 0;
   let passed = 0;
   for (const file of positionals) {
@@ -98,12 +102,14 @@ async function testCommand(argv: string[]): Promise<number> {
     const { config } = await configFor(values.config, dataDir);
     const bot = await createApp(config);
     try {
-      const steps = parseTranscript(await readFile(file, 'utf8'), file);
+      const text = await readFile(file, 'utf8');
+      const steps = parseTranscript(text, file);
       const result = await runTranscript(steps, {
         handler: bot.handle,
+        place: transcriptPlace(text),
         botNick: config.bot.nick,
         prefix: config.bot.prefix,
-        commandWords: new Set(bot.commands.allGroups().map((g) => g.name)),
+        observe: (event) => bot.observe(event),
       });
       if (values.verbose) for (const o of result.output) process.stdout.write(`  ${o.cause}| ${o.text}\n`);
       if (result.failures.length === 0) {

@@ -13,6 +13,7 @@ import type { Config, ConfigInput } from '../../src/config/schema.js';
 import type { AuditRecord, InboundMessage, Reply } from '../../src/core/types.js';
 import type { HostRegistry } from '../../src/libvirt/hosts.js';
 import { MeetingManager } from '../../src/meeting/manager.js';
+import { arg, defineCommand } from '../../src/pipeline/define.js';
 
 export const BENCH_USER = 'bench';
 
@@ -21,16 +22,15 @@ export const benchGroup: CommandGroup = {
   name: 'bench',
   summary: 'benchmark commands',
   commands: [
-    {
+    defineCommand({
       path: ['bench', 'noop'],
       summary: 'does nothing (for measuring the pipeline)',
-      args: [{ name: 'vm', type: 'vm', positional: true, required: true, help: 'a VM name' }],
-      target: { vm: 'vm', host: 'host' },
+      args: { vm: arg.vm('a VM name').positional().required() },
       examples: [],
-      async run(_ctx, args) {
-        return { reply: `nothing done to ${String(args['vm'])}`, vm: String(args['vm']) };
+      async run({ args }) {
+        return { reply: `nothing done to ${args.vm}` };
       },
-    },
+    }),
   ],
 };
 

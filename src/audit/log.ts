@@ -8,8 +8,7 @@ import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, rename, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { AuditFilter, AuditQuery } from '../command/spec.js';
-import type { AuditRecord } from '../core/types.js';
+import type { AuditFilter, AuditRecord } from '../core/types.js';
 
 interface Pending {
   line: string;
@@ -25,7 +24,7 @@ export interface AuditLogOptions {
   now?: () => Date;
 }
 
-export class AuditLog implements AuditQuery {
+export class AuditLog {
   private handle: FileHandle | undefined;
   private size = 0;
   /** The file does not end with a newline (a crash tore the last write). */
@@ -177,7 +176,10 @@ export class AuditLog implements AuditQuery {
           continue;
         const found: AuditRecord[] = [];
         for await (const record of readRecords(handle)) if (matchesFilter(record, filter)) found.push(record);
-        matches.push(...found.reverse());
+        for (const record of found.reverse()) {
+          if (matches.length >= limit) break;
+          if (!filter.accept || (await filter.accept(record))) matches.push(record);
+        }
       }
     } finally {
       await Promise.allSettled(snapshot.map(({ handle }) => handle.close()));

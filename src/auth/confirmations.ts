@@ -1,37 +1,44 @@
 /**
- * Pending actions, each behind a one-time code that only the identity who asked may redeem,
- * within a time limit. Codes are random, single use, and bound to the place they were issued in,
- * so a code seen in one channel cannot be replayed from another. An action a rule puts under
- * approval can be redeemed only after a different, identified person holding an approver role
- * has approved it (in the same place).
+ * Pending invocations, each behind a one-time code that only the identity who asked may redeem,
+ * in the place it was issued, within a time limit. What is stored is the bound invocation
+ * (command and arguments), not its target or its verdict: on `confirm`, the pipeline locates the
+ * target again and judges it again, so a VM that moved or a rule that changed meanwhile counts.
+ *
+ * A rule may put an invocation under approval: different, identified people holding the
+ * approver roles must `approve CODE` first (in the same place), or one of them may `deny CODE`.
  *
  * Every check-and-take is synchronous: two confirmations of one code racing each other cannot
- * both win, whatever the interleaving of the turns around them.
+ * both win, whatever the interleaving of the turns around them. Wrong codes are rate-limited
+ * per person, so codes cannot be guessed by brute force.
  */
 import { randomInt } from 'node:crypto';
 import type { Args, CommandSpec } from '../command/spec.js';
 import type { Identity, Place, Sender } from '../core/types.js';
+import type { ApprovalNeed } from './judge.js';
+import { RateLimiter } from './rate-limit.js';
 
-export interface PendingAction {
+export interface PendingInvocation {
   code: string;
-  spec: CommandSpec;
+  command: CommandSpec;
   args: Args;
+  /** The canonical command line. */
   line: string;
+  /** identityKey of the requester. */
   requester: string;
   placeKey: string;
+  place: Place;
+  who: { user: string | null; nick: string; proof: string };
   expiresAt: number;
+  /** Where it was aimed when asked (for the record of a lapse). */
   host?: string;
   vm?: string;
-  /** Who asked and where, for the record of a lapse. */
-  who?: { user: string | null; nick: string; proof: string };
-  place?: Place;
-  /** Present when a second person must approve before the requester may confirm. */
-  approval?: { approvers: string[]; rule: string; approvedBy?: string };
+  /** The approvals it needs, and who gave each (undefined: not yet). */
+  approvals: { need: ApprovalNeed; by?: string }[];
 }
 
-export type Redemption =
-  | { ok: true; action: PendingAction }
-  | { ok: false; reason: string; action?: PendingAction; lapsed?: boolean };
+export type Taken =
+  | { ok: true; pending: PendingInvocation }
+  | { ok: false; reason: string; lapsed?: PendingInvocation };
 
 export interface Approver {
   /** identityKey of the approver. */
@@ -44,6 +51,8 @@ export interface Approver {
 const ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 /** How many lapsed codes are remembered, so that a late `confirm` hears "lapsed" rather than "no such code". */
 const REMEMBER_LAPSED = 1000;
+/** Wrong codes a person may give in a minute before further tries are refused unread. */
+const WRONG_CODES = { count: 5, seconds: 60 };
 
 /**
  * Whose code it is. An identified user is the same person everywhere. An anonymous sender is only
@@ -59,14 +68,21 @@ export function identityKey(identity: Identity, placeKey: string, sender?: Sende
   return `anon:${placeKey}:${identity.nick}`;
 }
 
+export function pendingApprovals(pending: PendingInvocation): ApprovalNeed[] {
+  return pending.approvals.filter((a) => a.by === undefined).map((a) => a.need);
+}
+
 export class Confirmations {
-  private readonly pending = new Map<string, PendingAction>();
-  private readonly lapsed = new Map<string, PendingAction>();
+  private readonly pending = new Map<string, PendingInvocation>();
+  private readonly lapsed = new Map<string, PendingInvocation>();
+  private readonly wrong: RateLimiter;
 
   constructor(
     private readonly timeoutSeconds: number,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.wrong = new RateLimiter(WRONG_CODES, now);
+  }
 
   get timeout(): number {
     return this.timeoutSeconds;
@@ -76,110 +92,150 @@ export class Confirmations {
     return this.pending.size;
   }
 
-  create(action: Omit<PendingAction, 'code' | 'expiresAt'>): PendingAction {
+  create(
+    invocation: Omit<PendingInvocation, 'code' | 'expiresAt' | 'approvals'>,
+    approvals: readonly ApprovalNeed[],
+  ): PendingInvocation {
     let code: string;
     do {
       code = Array.from({ length: 6 }, () => ALPHABET[randomInt(ALPHABET.length)]).join('');
     } while (this.pending.has(code) || this.lapsed.has(code));
-    const created: PendingAction = { ...action, code, expiresAt: this.now() + this.timeoutSeconds * 1000 };
+    const created: PendingInvocation = {
+      ...invocation,
+      code,
+      expiresAt: this.now() + this.timeoutSeconds * 1000,
+      approvals: approvals.map((need) => ({ need })),
+    };
     this.pending.set(code, created);
     return created;
   }
 
-  /** Takes the action out (single use) if the code exists, is the requester's, in this place, approved when it must be, and has not lapsed. */
-  redeem(code: string, requester: string, placeKey: string): Redemption {
+  /** Is `code` this requester's, pending in this place? (A bare `confirm CODE` in a channel is then for the bot.) */
+  isPendingFor(code: string, requester: string, placeKey: string): boolean {
+    const found = this.pending.get(code.toUpperCase());
+    return found !== undefined && found.requester === requester && found.placeKey === placeKey;
+  }
+
+  /** Too many wrong codes from this person lately: the answer, or undefined when they may try. */
+  throttled(requester: string): string | undefined {
+    const take = this.wrong.check(requester);
+    return take.ok ? undefined : `too many wrong codes: try again in ${take.retryAfterSeconds} s`;
+  }
+
+  /** Takes the invocation out (single use) if the code is the requester's, here, approved when it must be, and has not lapsed. */
+  redeem(code: string, requester: string, placeKey: string): Taken {
     return this.take(code, requester, placeKey, true);
   }
 
-  /** Drops the action without running it: the requester's own code, in its place; no approval needed. */
-  cancel(code: string, requester: string, placeKey: string): Redemption {
+  /** Drops the invocation without running it: the requester's own code, in its place; no approval needed. */
+  cancel(code: string, requester: string, placeKey: string): Taken {
     return this.take(code, requester, placeKey, false);
   }
 
-  private take(code: string, requester: string, placeKey: string, needsApproval: boolean): Redemption {
-    const action = this.pending.get(code);
-    if (!action) {
+  private miss(requester: string, reason: string, lapsed?: PendingInvocation): Taken {
+    this.wrong.spend(requester);
+    return lapsed ? { ok: false, reason, lapsed } : { ok: false, reason };
+  }
+
+  private take(code: string, requester: string, placeKey: string, needsApproval: boolean): Taken {
+    const found = this.pending.get(code);
+    if (!found) {
       const gone = this.lapsed.get(code);
       if (gone && gone.requester === requester && gone.placeKey === placeKey) {
-        return {
-          ok: false,
-          reason: `code ${code} lapsed: run the command again`,
-          action: gone,
-          lapsed: true,
-        };
+        return { ok: false, reason: `code ${code} lapsed: run the command again`, lapsed: gone };
       }
-      return { ok: false, reason: `no pending action has code ${code}` };
+      return this.miss(requester, `no pending command has code ${code}`);
     }
-    if (action.requester !== requester) return { ok: false, reason: `code ${code} belongs to someone else` };
-    if (action.placeKey !== placeKey)
-      return { ok: false, reason: `code ${code} was issued in another conversation` };
-    if (this.now() > action.expiresAt) {
-      this.pending.delete(code);
-      return { ok: false, reason: `code ${code} lapsed: run the command again`, action, lapsed: true };
+    if (found.requester !== requester) return this.miss(requester, `code ${code} belongs to someone else`);
+    if (found.placeKey !== placeKey)
+      return this.miss(requester, `code ${code} was issued in another conversation`);
+    if (this.now() > found.expiresAt) {
+      this.expire(code, found);
+      return { ok: false, reason: `code ${code} lapsed: run the command again`, lapsed: found };
     }
-    if (needsApproval && action.approval && action.approval.approvedBy === undefined) {
+    const waiting = pendingApprovals(found);
+    if (needsApproval && waiting.length > 0) {
       return {
         ok: false,
-        reason: `code ${code} is waiting for approval: a holder of role ${action.approval.approvers.join(' or ')} must type 'approve ${code}'`,
+        reason: `code ${code} is waiting for approval: a holder of role ${waiting[0]!.approvers.join(' or ')} must approve it`,
       };
     }
     this.pending.delete(code);
-    return { ok: true, action };
+    return { ok: true, pending: found };
   }
 
   /**
    * A second person approves. They must be identified, not the requester, hold one of the
-   * approver roles, and be in the place the code was issued in. The code then stays valid for
-   * the requester's `confirm` for another full timeout.
+   * approver roles of an approval still needed, and be in the place the code was issued in. Their
+   * approval meets every need their roles cover; the code then stays valid for another full timeout.
    */
-  approve(code: string, approver: Approver, placeKey: string): Redemption {
-    const action = this.pending.get(code);
-    if (!action) {
-      if (this.lapsed.has(code)) return { ok: false, reason: `code ${code} lapsed`, lapsed: true };
-      return { ok: false, reason: `no pending action has code ${code}` };
+  approve(code: string, approver: Approver, placeKey: string): Taken {
+    const checked = this.checkApprover(code, approver, placeKey);
+    if (!checked.ok) return checked;
+    const { pending } = checked;
+    for (const approval of pending.approvals) {
+      if (approval.by === undefined && approval.need.approvers.some((r) => approver.roles.includes(r)))
+        approval.by = approver.user!;
     }
-    if (!action.approval) return { ok: false, reason: `code ${code} does not need approval`, action };
-    if (action.placeKey !== placeKey)
-      return { ok: false, reason: `code ${code} was issued in another conversation`, action };
-    if (this.now() > action.expiresAt) {
-      this.pending.delete(code);
-      return { ok: false, reason: `code ${code} lapsed`, action, lapsed: true };
-    }
-    if (approver.user === null)
-      return { ok: false, reason: 'approving needs an identified user: log in to services first', action };
-    if (approver.key === action.requester)
-      return { ok: false, reason: `you asked for ${action.line}: someone else must approve it`, action };
-    const held = action.approval.approvers.find((role) => approver.roles.includes(role));
-    if (held === undefined) {
-      return {
-        ok: false,
-        reason: `approving code ${code} needs role ${action.approval.approvers.join(' or ')}, which ${approver.user} does not hold`,
-        action,
-      };
-    }
-    if (action.approval.approvedBy !== undefined)
-      return {
-        ok: false,
-        reason: `code ${code} was already approved by ${action.approval.approvedBy}`,
-        action,
-      };
-    action.approval.approvedBy = approver.user;
-    action.expiresAt = this.now() + this.timeoutSeconds * 1000;
-    return { ok: true, action };
+    pending.expiresAt = this.now() + this.timeoutSeconds * 1000;
+    return { ok: true, pending };
   }
 
-  /** Drops lapsed actions and returns them, so that their lapse can be recorded. */
-  sweep(): PendingAction[] {
-    const lapsed: PendingAction[] = [];
+  /** An approver refuses: the invocation is dropped. */
+  deny(code: string, approver: Approver, placeKey: string): Taken {
+    const checked = this.checkApprover(code, approver, placeKey);
+    if (checked.ok) this.pending.delete(code);
+    return checked;
+  }
+
+  private checkApprover(code: string, approver: Approver, placeKey: string): Taken {
+    const found = this.pending.get(code);
+    if (!found) {
+      if (this.lapsed.has(code)) return { ok: false, reason: `code ${code} lapsed` };
+      return this.miss(approver.key, `no pending command has code ${code}`);
+    }
+    if (found.approvals.length === 0) return { ok: false, reason: `code ${code} does not need approval` };
+    if (found.placeKey !== placeKey)
+      return this.miss(approver.key, `code ${code} was issued in another conversation`);
+    if (this.now() > found.expiresAt) {
+      this.expire(code, found);
+      return { ok: false, reason: `code ${code} lapsed`, lapsed: found };
+    }
+    if (approver.user === null)
+      return { ok: false, reason: 'approving needs an identified user: log in to services first' };
+    if (approver.key === found.requester)
+      return { ok: false, reason: `you asked for ${found.line}: someone else must approve it` };
+    const waiting = pendingApprovals(found);
+    if (waiting.length === 0)
+      return {
+        ok: false,
+        reason: `code ${code} is already approved: ${found.who.user ?? found.who.nick} may confirm it`,
+      };
+    if (!waiting.some((need) => need.approvers.some((r) => approver.roles.includes(r)))) {
+      return {
+        ok: false,
+        reason: `approving code ${code} needs role ${waiting.map((n) => n.approvers.join(' or ')).join(', and ')}, which ${approver.user} does not hold`,
+      };
+    }
+    return { ok: true, pending: found };
+  }
+
+  private expire(code: string, found: PendingInvocation): void {
+    this.pending.delete(code);
+    this.lapsed.set(code, found);
+    while (this.lapsed.size > REMEMBER_LAPSED) this.lapsed.delete(this.lapsed.keys().next().value!);
+  }
+
+  /** Drops lapsed invocations and returns them, so that their lapse can be recorded. */
+  sweep(): PendingInvocation[] {
+    const lapsed: PendingInvocation[] = [];
     const now = this.now();
-    for (const [code, action] of this.pending) {
-      if (now > action.expiresAt) {
-        this.pending.delete(code);
-        lapsed.push(action);
-        this.lapsed.set(code, action);
+    for (const [code, found] of this.pending) {
+      if (now > found.expiresAt) {
+        this.expire(code, found);
+        lapsed.push(found);
       }
     }
-    while (this.lapsed.size > REMEMBER_LAPSED) this.lapsed.delete(this.lapsed.keys().next().value!);
     return lapsed;
   }
 }

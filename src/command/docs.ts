@@ -1,7 +1,7 @@
 /** The command reference (docs/COMMANDS.md), generated from the declarations alone. */
 import type { CommandRegistry } from './registry.js';
 import { type CommandSpec, permissionOf } from './spec.js';
-import { describeArg, usageLine } from './usage.js';
+import { constraintNotes, describeArg, usageLine } from './usage.js';
 
 function escapeCell(text: string): string {
   return text.replace(/\|/g, '\\|');
@@ -9,8 +9,9 @@ function escapeCell(text: string): string {
 
 function commandSection(spec: CommandSpec): string[] {
   const lines = [`### \`${spec.path.join(' ')}\``, '', spec.summary, '', '```', usageLine(spec), '```', ''];
-  if (spec.args.length > 0) {
+  if (spec.args.length > 0 || spec.constraints.length > 0) {
     for (const arg of spec.args) lines.push(`- \`${describeArg(arg).replace(' — ', '` — ')}`);
+    for (const note of constraintNotes(spec)) lines.push(`- ${note}`);
     lines.push('');
   }
   const access = spec.open ? 'open to everyone' : `permission \`${permissionOf(spec)}\``;

@@ -36,6 +36,8 @@ export class CommandRegistry {
   private readonly groups = new Map<string, CommandGroup>();
   /** Path prefix ('' for none, 'vm', 'vm nic') -> the words that may follow it: resolution's hot path. */
   private readonly nextWords = new Map<string, Set<string>>();
+  /** The longest declared path: resolution never looks at more words than this. */
+  private depth = 0;
 
   constructor(groups: CommandGroup[] = []) {
     for (const group of groups) this.register(group);
@@ -50,6 +52,7 @@ export class CommandRegistry {
       if (spec.path[0] !== group.name)
         throw new Error(`command '${key}' is not under its group '${group.name}'`);
       this.byPath.set(key, spec);
+      this.depth = Math.max(this.depth, spec.path.length);
       spec.path.forEach((word, i) => {
         const prefix = spec.path.slice(0, i).join(' ');
         const words = this.nextWords.get(prefix) ?? new Set<string>();
@@ -75,6 +78,13 @@ export class CommandRegistry {
     return this.byPath.get(path);
   }
 
+  /** A structured command's declaration, by its exact path. */
+  byWords(path: readonly string[]): CommandSpec {
+    const spec = this.byPath.get(path.join(' '));
+    if (!spec) throw new ResolveError(`unknown command ${showToken(path.join(' '))} (try 'help')`);
+    return spec;
+  }
+
   /** Commands whose path starts with the given words. */
   under(prefix: string[]): CommandSpec[] {
     return this.all().filter((spec) => prefix.every((word, i) => spec.path[i] === word));
@@ -97,10 +107,14 @@ export class CommandRegistry {
     return out;
   }
 
-  /** Longest match of the leading plain tokens against the declared paths. */
-  resolve(tokens: Token[]): Resolution {
+  /**
+   * Longest match of the leading plain tokens against the declared paths. Only as many words as
+   * the longest path are looked at, so a line of 40 000 words resolves as fast as one of four.
+   */
+  resolve(tokens: readonly Token[]): Resolution {
     const words: string[] = [];
     for (const token of tokens) {
+      if (words.length >= this.depth) break;
       if (token.quoted || token.key !== undefined || token.flag !== undefined) break;
       words.push(token.value);
     }

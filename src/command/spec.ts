@@ -1,9 +1,9 @@
 /**
- * The one declaration of a command. Parsing, validation, help, Discord slash-command
- * registration and the docs are all derived from a CommandSpec; nothing else describes a command.
+ * What a command is once declared: the erased, data-only form that parsing, validation, help,
+ * Discord slash commands, autocomplete and the docs all read. Commands are written with the
+ * typed builders in `define.ts`; nothing else describes a command.
  */
-import type { AuditRecord, Identity, Place } from '../core/types.js';
-import type { HostRegistry } from '../libvirt/hosts.js';
+import type { Constraint } from './constraints.js';
 
 /** Argument types. Each has one validator in src/grammar/types.ts. */
 export type ArgType =
@@ -22,7 +22,8 @@ export type ArgType =
   | 'text' // free text (rest of line when positional and last)
   | 'bool' // yes/no/true/false/on/off, or --flag
   | 'code' // confirmation code
-  | 'time'; // ISO date/time or relative (1h, 2d)
+  | 'time' // ISO date/time or relative (1h, 2d)
+  | 'channel'; // a channel ('#ops') or 'private'
 
 export interface ArgSpec {
   name: string;
@@ -32,7 +33,7 @@ export interface ArgSpec {
   required?: boolean;
   /** For 'enum'. */
   choices?: readonly string[];
-  /** For 'int'. */
+  /** For 'int': bounds. For 'size': bounds in KiB. */
   min?: number;
   max?: number;
   /** Shown in help and as the Discord option description. */
@@ -43,7 +44,10 @@ export interface ArgSpec {
 export type ArgValue = string | number | boolean | string[];
 export type Args = Record<string, ArgValue | undefined>;
 
-/** An example is documentation and a test: `input` run on the embedded default must reply with `reply` (substring) or match it (RegExp). */
+/**
+ * An example is documentation and a test: `input` run on the embedded default must reply with
+ * `reply` (substring) or match it (RegExp).
+ */
 export interface Example {
   input: string;
   reply: string | RegExp;
@@ -51,71 +55,90 @@ export interface Example {
   note?: string;
 }
 
+/** How a command finds what it acts on; the pipeline's target stage binds it before authorization. */
+export type TargetKind =
+  /** Acts on no host. */
+  | 'none'
+  /** Acts on one host: `host=` or the first configured one. */
+  | 'host'
+  /** Acts on every host it may (or the `host=` one): a fan-out, judged host by host. */
+  | 'hosts'
+  /** Acts on an existing VM, found by name on every host (or on `host=`). */
+  | 'vm'
+  /** Creates a VM: the name must be free; `host=` or the first host. */
+  | 'new-vm';
+
+export interface TargetSpec {
+  kind: TargetKind;
+  /** The argument naming the VM (for 'vm' and 'new-vm'). */
+  vm?: string;
+  /** The argument naming the host, when the command has one. */
+  host?: string;
+}
+
+/** What a command body returns. The pipeline turns it into one reply and one record. */
 export interface CommandResult {
   /** The short, exact reply for the person. */
   reply: string;
   /** The record's detail (a Kimchi-style log line); defaults to `reply`. */
   detail?: string;
-  /** Extra lines (lists); transports may summarise or move them to a private message. */
+  /** Detail lines of the reply (lists, help); transports summarise or move them to a private message. */
   lines?: string[];
-  host?: string;
-  vm?: string;
+  /** Structured facts for rich renderings (Discord embeds). */
+  card?: { title: string; fields: { name: string; value: string }[] };
+  /** Send the reply privately. */
+  private?: boolean;
   /** 'failed' when the command ran but did not achieve its effect. Default 'ok'. */
-  outcome?: 'ok' | 'failed';
+  outcome?: 'ok' | 'failed' | 'approved' | 'cancelled' | 'denied';
+  /** Where the command was aimed, when its target does not say (cancel and approve name the pending command's). */
+  about?: { host?: string; vm?: string };
+  /**
+   * Set by `confirm`: the stored invocation to carry on with. The pipeline binds its target
+   * again and authorizes it again before it runs.
+   */
+  resume?: ResumeRequest;
 }
 
-/** What a command may use. Deliberately no transport, channel object or chat client. */
-export interface CommandContext {
-  identity: Identity;
-  hosts: HostRegistry;
-  /** The command registry, for `help`. */
-  commands: import('./registry.js').CommandRegistry;
-  /** Read-only view of the audit log, for `history`. */
-  audit: AuditQuery;
-  /** Place key of the conversation (opaque to commands), for services keyed by channel. */
-  placeKey: string;
-  /** Where the command was said (transport, network, channel, private or not). */
-  place: Place;
-  /** Service lookup for cross-cutting features (permissions explanations, confirmations, …). */
-  services: Record<string, unknown>;
-  now(): Date;
+/** A stored invocation brought back by `confirm CODE`. */
+export interface ResumeRequest {
+  code: string;
+  /** Who approved it, when a rule asked for approval. */
+  approvedBy: string[];
+  /** The approvals the stored invocation was created with (rule labels), to compare with the new judgement. */
+  approvalRules: string[];
+  command: CommandSpec;
+  args: Args;
+  line: string;
 }
 
-export interface AuditQuery {
-  query(filter: AuditFilter): Promise<AuditRecord[]>;
-}
-
-export interface AuditFilter {
-  vm?: string;
-  user?: string;
-  host?: string;
-  since?: Date;
-  limit?: number;
-}
-
+/** The erased declaration. Build it with `define.ts`; read it anywhere. */
 export interface CommandSpec {
   /** Canonical path, e.g. ['vm', 'nic', 'add']. */
-  path: string[];
+  path: readonly string[];
   summary: string;
-  args: ArgSpec[];
-  /** Permission name; defaults to path.join('.'). */
-  permission?: string;
+  args: readonly ArgSpec[];
+  /** Rules between arguments (one of, not both, …), checked at bind time and shown in help. */
+  constraints: readonly Constraint[];
+  target: TargetSpec;
+  /** Permission name; path.join('.') unless declared. */
+  permission: string;
   /**
    * Anyone may run it, identified or not (help, whoami, confirm): it reveals nothing and acts
    * only on the caller's own state. Everything else needs a permission.
    */
-  open?: boolean;
+  open: boolean;
   /** Destructive commands need a confirmation code. */
-  destructive?: boolean;
-  examples: Example[];
-  /** Which argument names the target VM / host, for records, rules and per-VM access. */
-  target?: { vm?: string; host?: string };
-  run(ctx: CommandContext, args: Args): Promise<CommandResult>;
+  destructive: boolean;
+  /** Changes something on a host: its intent is recorded before it runs, and it runs under the VM's lock. */
+  mutates: boolean;
+  examples: readonly Example[];
+  /** The body, erased: `args` are the bound values, `ctx` the context for its target kind. */
+  run(args: Args, ctx: unknown): Promise<CommandResult>;
 }
 
 /** One module under commands/ exports one group. */
 export interface CommandGroup {
-  /** First path word(s) this module owns, e.g. 'vm'. */
+  /** First path word this module owns, e.g. 'vm'. */
   name: string;
   summary: string;
   /** Word aliases within this group's paths: { iface: 'nic', rm: 'remove' }. */
@@ -123,15 +146,17 @@ export interface CommandGroup {
   commands: CommandSpec[];
 }
 
-export function permissionOf(spec: CommandSpec): string {
-  return spec.permission ?? spec.path.join('.');
+export function permissionOf(spec: Pick<CommandSpec, 'permission'>): string {
+  return spec.permission;
 }
 
 /** Thrown by a command for an expected, user-facing failure (no stack trace shown, outcome 'failed'). */
 export class CommandError extends Error {
   constructor(
     message: string,
-    readonly outcome: 'failed' | 'invalid' = 'failed',
+    readonly outcome: 'failed' | 'invalid' | 'denied' | 'lapsed' = 'failed',
+    /** For the record, when it should say more than the reply: the detail, and where it was aimed. */
+    readonly record: { detail?: string; about?: { host?: string; vm?: string } } = {},
   ) {
     super(message);
     this.name = 'CommandError';

@@ -1,4 +1,6 @@
 /** Usage lines and help text, derived from the declarations only. */
+import { formatKiB } from '../grammar/types.js';
+import { describeConstraint } from './constraints.js';
 import type { ArgSpec, CommandSpec } from './spec.js';
 
 function placeholder(arg: ArgSpec): string {
@@ -20,15 +22,24 @@ function argUsage(arg: ArgSpec): string {
   return arg.required ? text : `[${text}]`;
 }
 
-export function usageLine(spec: CommandSpec): string {
+export function usageLine(spec: Pick<CommandSpec, 'path' | 'args'>): string {
   return [spec.path.join(' '), ...spec.args.map(argUsage)].join(' ');
+}
+
+/** The declared rules between arguments, in words ("give network= or bridge=, not both"). */
+export function constraintNotes(spec: Pick<CommandSpec, 'constraints'>): string[] {
+  return spec.constraints.map(describeConstraint);
 }
 
 export function describeArg(arg: ArgSpec): string {
   const extra: string[] = [];
   if (arg.type === 'enum' && arg.choices) extra.push(`one of ${arg.choices.join(', ')}`);
   if (arg.type === 'size') extra.push('size like 2G or 512M');
-  if (arg.min !== undefined || arg.max !== undefined) extra.push(`${arg.min ?? ''}..${arg.max ?? ''}`);
+  if (arg.min !== undefined || arg.max !== undefined) {
+    const show = (n: number | undefined) =>
+      n === undefined ? '' : arg.type === 'size' ? formatKiB(n) : String(n);
+    extra.push(`${show(arg.min)}..${show(arg.max)}`);
+  }
   return `${argUsage(arg)} — ${arg.help}${extra.length ? ` (${extra.join('; ')})` : ''}`;
 }
 
@@ -39,6 +50,7 @@ export function commandHelp(spec: CommandSpec, permission: string): string[] {
     `${spec.summary}${spec.destructive ? ' (destructive: asks for confirmation)' : ''}`,
   ];
   for (const arg of spec.args) lines.push(`  ${describeArg(arg)}`);
+  for (const note of constraintNotes(spec)) lines.push(`  ${note}`);
   lines.push(`permission: ${permission}`);
   for (const example of spec.examples.slice(0, 3)) lines.push(`example: ${example.input}`);
   return lines;

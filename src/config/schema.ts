@@ -13,12 +13,14 @@ export const BotSchema = z
     minutesDir: z.string().optional(),
     /** Base URL the minutes are served from, for the links in "Meeting ended" replies. */
     minutesUrl: z.string().optional(),
+    /** Lines longer than this (bytes) are refused before they are parsed. */
+    maxLineBytes: z.number().int().min(64).max(65536).default(4096),
   })
   .strict();
 
 export const ConfigSchema = z
   .object({
-    bot: BotSchema.default({ nick: 'virtbot', prefix: '!', dataDir: './var' }),
+    bot: BotSchema.default({ nick: 'virtbot', prefix: '!', dataDir: './var', maxLineBytes: 4096 }),
     audit: z
       .object({
         file: z.string().optional(),

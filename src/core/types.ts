@@ -121,6 +121,11 @@ export interface Reply {
   actions?: ('confirm' | 'cancel' | 'approve' | 'deny')[];
   /** Ask the transport to set the channel's topic to this (meetings), where the bot may. */
   setTopic?: string;
+  /**
+   * The line was addressed to the bot but is no known command (`!seen bob`): a transport may stay
+   * silent about it in a channel, where another bot may be the one addressed.
+   */
+  unknownCommand?: boolean;
   /** Structured facts of the same reply (vm info, host info, stats), for rich renderings (embeds). */
   card?: { title: string; fields: { name: string; value: string }[] };
 }
@@ -133,7 +138,13 @@ export type Outcome =
   | 'pending'
   | 'approved'
   | 'lapsed'
-  | 'cancelled';
+  | 'cancelled'
+  /** The write-ahead intent of a command that changes a host (its outcome record follows). */
+  | 'intent'
+  /** The change was started on the host and is still going on there (a later outcome follows). */
+  | 'in-progress'
+  /** Nobody knows: the process ended between intent and outcome (written at the next start). */
+  | 'unknown';
 
 /** One line of the append-only audit log; also rendered into the minutes. */
 export interface AuditRecord {
@@ -155,4 +166,19 @@ export interface AuditRecord {
   detail: string;
   host?: string;
   vm?: string;
+  /** Said in a private conversation: shown by `history` only to its author and to admins. */
+  private?: boolean;
+  /** For an outcome: the id of the intent record it completes. */
+  intent?: string;
+}
+
+/** Which audit records a query wants, newest first. */
+export interface AuditFilter {
+  vm?: string;
+  user?: string;
+  host?: string;
+  since?: Date;
+  limit?: number;
+  /** Only records this accepts count (visibility); asked newest first, until `limit` are found. */
+  accept?: (record: AuditRecord) => boolean | Promise<boolean>;
 }

@@ -105,7 +105,14 @@ const VALIDATORS: Record<ArgType, (text: string, spec: ArgSpec, ctx: ValidationC
       throw new ArgError(`${quote(t)} is a multicast MAC address`);
     return mac;
   },
-  size: (t) => parseSize(t),
+  size: (t, spec) => {
+    const kib = parseSize(t);
+    if (spec.min !== undefined && kib < spec.min)
+      throw new ArgError(`${quote(t)} is too small: at least ${formatKiB(spec.min)}`);
+    if (spec.max !== undefined && kib > spec.max)
+      throw new ArgError(`${quote(t)} is too large: at most ${formatKiB(spec.max)}`);
+    return kib;
+  },
   int: (t, spec) => {
     if (!/^-?\d{1,15}$/.test(t)) throw new ArgError(`${quote(t)} is not a whole number`);
     const n = Number(t);
@@ -158,6 +165,12 @@ const VALIDATORS: Record<ArgType, (text: string, spec: ArgSpec, ctx: ValidationC
     return t.toUpperCase();
   },
   time: (t, _s, ctx) => parseTime(t, ctx),
+  channel: (t) => {
+    if (t.toLowerCase() === 'private') return 'private';
+    if (!/^[#&+!][^\s,\u0000-\u001f\u007f]{1,199}$/u.test(t))
+      throw new ArgError(`${quote(t)} is not a channel: use #channel or private`);
+    return t;
+  },
 };
 
 export function validateValue(text: string, spec: ArgSpec, ctx: ValidationContext): ArgValue {

@@ -1,26 +1,33 @@
 import type { Logger } from 'pino';
-import type { AuditLog } from '../audit/log.js';
-import type { Authorizer } from '../auth/authorizer.js';
 import type { Confirmations } from '../auth/confirmations.js';
 import type { CommandRegistry } from '../command/registry.js';
-import type { CommandContext } from '../command/spec.js';
 import type { Config } from '../config/schema.js';
+import type { AuditRecord } from '../core/types.js';
 import type { HostRegistry } from '../libvirt/hosts.js';
 import type { MeetingService } from '../meeting/service.js';
-import type { Turn } from './turn.js';
+import type { AuditFilter } from './context.js';
+
+/**
+ * Where the pipeline records. Write-ahead: a command that changes a host has its intent made
+ * durable by `begin` before the host is touched, and its outcome by `finish` after; everything
+ * else is one `record`. Each resolves only once the record is durable; a rejection means it is not.
+ */
+export interface AuditSink {
+  begin(intent: AuditRecord): Promise<string>;
+  finish(intentId: string, outcome: AuditRecord): Promise<void>;
+  record(entry: AuditRecord): Promise<void>;
+  query(filter: AuditFilter): Promise<AuditRecord[]>;
+}
 
 /** What the pipeline's stages need. Built once by the Bot. */
 export interface PipelineDeps {
-  config: Config;
-  commands: CommandRegistry;
-  authorizer: Authorizer;
+  /** The current config (a reload replaces it; stages read it per turn). */
+  config(): Config;
+  registry: CommandRegistry;
   confirmations: Confirmations;
-  audit: AuditLog;
+  audit: AuditSink;
   hosts: HostRegistry;
   meetings: MeetingService | undefined;
   logger: Logger;
-  services: Record<string, unknown>;
   now(): Date;
-  /** Builds the context a command runs with. */
-  commandContext(turn: Turn): CommandContext;
 }

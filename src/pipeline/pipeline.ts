@@ -1,57 +1,187 @@
 /**
- * The one pipeline every message goes through, whatever the transport:
+ * The one pipeline every message goes through, whatever the transport. Read it top to bottom:
  *
- *   identify → meeting → record( rate-limit → parse → resolve → validate → authorize → confirm → execute )
+ *   identify → meeting → (addressed?) → record( rate-limit → parse → resolve → bind → target
+ *     → authorize → confirm → [intent] → execute → [outcome] ) → reply
  *
- * `record` wraps the operation stages so that every outcome, including a crash, is recorded
- * before the reply is returned to the transport.
+ * Each stage (./stages) is a small function with one job that takes the previous stage's value
+ * and returns a narrower one, or throws `Stop` with the turn's outcome. The record stage writes
+ * every outcome, including a crash's, before any reply leaves; for a command that changes a host
+ * it writes the intent first. `confirm CODE` returns the stored invocation, which goes through
+ * target and authorize again before it runs.
  */
-import { placeKey } from '../core/place.js';
+import { identityKey } from '../auth/confirmations.js';
+import { identityOfUser } from '../auth/identity.js';
+import { judge } from '../auth/judge.js';
+import type { ResumeRequest } from '../command/spec.js';
 import type { InboundMessage, Reply } from '../core/types.js';
-import { compose } from './composer.js';
+import type { ValidationContext } from '../grammar/types.js';
+import type { Explanation, PermissionDesk } from './context.js';
 import type { PipelineDeps } from './deps.js';
-import { authorize } from './stages/authorize.js';
+import { type Bound, type Ending, Stop, stop, type Utterance } from './invocation.js';
+import { commandServices } from './services.js';
+import { authorize, judgeRequest } from './stages/authorize.js';
+import { bind } from './stages/bind.js';
 import { confirm } from './stages/confirm.js';
 import { execute } from './stages/execute.js';
 import { identify } from './stages/identify.js';
 import { meeting } from './stages/meeting.js';
-import { parse } from './stages/parse.js';
-import { rateLimit } from './stages/rate-limit.js';
-import { record } from './stages/record.js';
+import { DEFAULT_MAX_LINE_BYTES, parse } from './stages/parse.js';
+import { rateLimiter } from './stages/rate-limit.js';
+import { TurnRecorder } from './stages/record.js';
 import { resolve } from './stages/resolve.js';
-import { validate } from './stages/validate.js';
-import type { Turn } from './turn.js';
+import { target } from './stages/target.js';
 
 export type Handler = (msg: InboundMessage) => Promise<Reply[]>;
 
-export function createPipeline(deps: PipelineDeps): Handler {
-  const run = compose<Turn>([
-    identify(deps),
-    meeting(deps),
-    record(deps),
-    rateLimit(deps),
-    parse(),
-    resolve(deps),
-    validate(deps),
-    authorize(deps),
-    confirm(deps),
-    execute(deps),
-  ]);
-  return async (msg) => {
-    const turn: Turn = {
-      msg,
-      placeKey: placeKey(msg.place),
-      identity: { user: null, groups: [], roles: [], proof: 'anonymous', nick: msg.sender.nick },
-      line: msg.text.trim(),
-      replies: [],
-    };
-    try {
-      await run(turn);
-    } catch (error) {
-      // Outside the record stage (identity, meetings): nothing ran, say so without a stack trace.
-      deps.logger.error({ err: error, line: turn.line }, 'message handling failed');
-      return [{ text: 'internal error: the message was not processed', kind: 'error' }];
-    }
-    return turn.replies;
+export interface Pipeline {
+  handle: Handler;
+  permissions: PermissionDesk;
+}
+
+/** `confirm CODE` / `cancel CODE` said in a channel without the prefix: for the bot when the code is the person's. */
+const BARE_CODE = /^(confirm|cancel)\s+([A-Za-z0-9]{4,16})$/i;
+
+export function createPipeline(deps: PipelineDeps): Pipeline {
+  let limits = { config: deps.config().rateLimits, check: rateLimiter(deps.config().rateLimits, deps.now) };
+  const rateLimit = (utterance: Utterance) => {
+    const current = deps.config().rateLimits;
+    if (current !== limits.config) limits = { config: current, check: rateLimiter(current, deps.now) };
+    limits.check(utterance);
   };
+  const validation = (): ValidationContext => ({ hostNames: deps.hosts.names(), now: deps.now });
+
+  const permissions: PermissionDesk = {
+    identityOf: (user) => identityOfUser(deps.config(), user),
+    explain: (identity, line, place) => explain(identity, line, place),
+  };
+
+  async function handle(msg: InboundMessage): Promise<Reply[]> {
+    const utterance = identify(deps.config(), msg);
+    const seen = await meeting(utterance, deps.meetings);
+    if (seen.handled) return seen.replies;
+    if (!msg.addressed && !isBareCode(utterance)) return seen.replies;
+    const recorder = new TurnRecorder(utterance, deps);
+    let ending: Ending;
+    try {
+      ending = await operate(utterance, recorder);
+    } catch (error) {
+      ending = error instanceof Stop ? error.ending : crashed(error, utterance);
+    }
+    return [...seen.replies, ...(await recorder.finish(ending))];
+  }
+
+  function isBareCode(utterance: Utterance): boolean {
+    const match = BARE_CODE.exec(utterance.line);
+    if (!match) return false;
+    return deps.confirmations.isPendingFor(match[2]!, utterance.requester, utterance.placeKey);
+  }
+
+  async function operate(utterance: Utterance, recorder: TurnRecorder): Promise<Ending> {
+    rateLimit(utterance);
+    const config = deps.config();
+    const parsed = parse(utterance, config.bot.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
+    const resolved = resolve(parsed, deps.registry);
+    recorder.describe(resolved);
+    const bound = bind(resolved, validation());
+    recorder.describe(bound);
+    return proceed(bound, recorder);
+  }
+
+  async function proceed(bound: Bound, recorder: TurnRecorder): Promise<Ending> {
+    const config = deps.config();
+    const invocation = await target(bound, deps.hosts, config);
+    recorder.describe(invocation);
+    const authorized = confirm(authorize(invocation, config), deps.confirmations);
+    if (authorized.command.mutates) await recorder.intend(authorized);
+    const executed = await execute(authorized, commandServices(deps, bound, permissions));
+    if ('resume' in executed) return proceed(resumed(bound, executed.resume), recorder);
+    return executed.ending;
+  }
+
+  /** The invocation `confirm CODE` brought back, as a bound invocation of the confirming person. */
+  function resumed(confirming: Bound, request: ResumeRequest): Bound {
+    return {
+      ...confirming,
+      command: request.command,
+      args: request.args,
+      canonical: request.line,
+      confirmed: { code: request.code, approvedBy: request.approvedBy, approvalRules: request.approvalRules },
+    };
+  }
+
+  async function explain(
+    identity: Utterance['identity'],
+    line: string,
+    place: InboundMessage['place'],
+  ): Promise<Explanation> {
+    const msg: InboundMessage = {
+      place,
+      sender: { nick: identity.nick },
+      text: line,
+      time: deps.now(),
+      addressed: true,
+    };
+    const utterance: Utterance = {
+      msg,
+      identity,
+      placeKey: `${place.transport}:${place.network}:${place.channel}`,
+      requester: identityKey(identity, ''),
+      line,
+    };
+    const config = deps.config();
+    const bound = bind(
+      resolve(parse(utterance, config.bot.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES), deps.registry),
+      validation(),
+    );
+    const invocation = await target(bound, deps.hosts, config);
+    const path = bound.command.path.join(' ');
+    if (invocation.target.kind === 'hosts') {
+      try {
+        const authorized = authorize(invocation, config);
+        const shown = authorized.target.kind === 'hosts' ? authorized.target.hosts.map((h) => h.name) : [];
+        const left = authorized.withheld.map((w) => `${w.name} withheld: ${w.reason}`);
+        return {
+          path,
+          aim: `hosts ${shown.join(', ')}${left.length > 0 ? ` (${left.join('; ')})` : ''}`,
+          verdict: authorized.verdict,
+        };
+      } catch (error) {
+        if (!(error instanceof Stop)) throw error;
+        return {
+          path,
+          aim: 'every host',
+          verdict: judge(config, judgeRequest(invocation, invocation.target.hosts[0]?.name)),
+        };
+      }
+    }
+    const aim = describeAim(invocation.target);
+    return { path, aim, verdict: judge(config, judgeRequest(invocation)) };
+  }
+
+  function crashed(error: unknown, utterance: Utterance): Ending {
+    const id = `E${Date.now().toString(36)}`;
+    deps.logger.error({ err: error, errorId: id, line: utterance.line }, 'command crashed');
+    return stop(
+      'failed',
+      `internal error (${id}): the command did not finish; check the host before trying again`,
+    ).ending;
+  }
+
+  return { handle, permissions };
+}
+
+function describeAim(target: import('./invocation.js').Target): string {
+  switch (target.kind) {
+    case 'none':
+      return 'no host';
+    case 'hosts':
+      return `hosts ${target.hosts.map((h) => h.name).join(', ')}`;
+    case 'host':
+      return `host ${target.host.name}`;
+    case 'vm':
+      return `VM ${target.vm} on ${target.host.name}`;
+    case 'new-vm':
+      return `new VM ${target.vm} on ${target.host.name}`;
+  }
 }

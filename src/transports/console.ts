@@ -1,10 +1,13 @@
 /**
- * The console: a person at a terminal talks to virtbot directly. Every line is addressed to the
- * bot except meeting lines (`#topic …`), which go to the meeting in the console's channel.
+ * The console: a person at a terminal talks to virtbot directly, as in a private conversation:
+ * every line is for the bot (the prefix is optional). The console is also a channel of its own
+ * for meetings, so meeting lines (`#startmeeting`, `#topic …`) go to the meeting there.
  */
 import { createInterface } from 'node:readline';
-import type { InboundMessage } from '../core/types.js';
+import type { ChatEvent, InboundMessage, Place, Reply } from '../core/types.js';
 import type { Handler } from '../pipeline/pipeline.js';
+import { address } from './address.js';
+import { replyLines } from './transcript.js';
 
 export interface ConsoleOptions {
   handler: Handler;
@@ -13,6 +16,16 @@ export interface ConsoleOptions {
   output?: NodeJS.WritableStream;
   prompt?: boolean;
   prefix?: string;
+  botNick?: string;
+  /** Told what was shown, as a transport tells what it sent (meeting logs). */
+  observe?: (event: ChatEvent) => void;
+}
+
+/** One line per reply line; errors marked with '! '. */
+export function renderConsole(replies: Reply[]): string {
+  return replies
+    .flatMap((reply) => replyLines(reply).map((line) => `${reply.kind === 'error' ? '! ' : ''}${line}\n`))
+    .join('');
 }
 
 export async function runConsole(options: ConsoleOptions): Promise<void> {
@@ -26,17 +39,24 @@ export async function runConsole(options: ConsoleOptions): Promise<void> {
     const text = raw.trim();
     if (text === 'quit' || text === 'exit') break;
     if (text !== '') {
-      const meetingLine = text.startsWith('#');
-      const prefix = options.prefix ?? '!';
+      const said = address(
+        text,
+        { direct: true },
+        { prefix: options.prefix ?? '!', names: [options.botNick ?? 'virtbot'] },
+      );
+      const place: Place = { transport: 'console', network: '', channel: '#console', private: false };
       const msg: InboundMessage = {
-        place: { transport: 'console', network: '', channel: '#console', private: false },
+        place,
         sender: { nick: options.nick, local: true },
-        text: !meetingLine && text.startsWith(prefix) ? text.slice(prefix.length) : text,
+        text: said.text,
         time: new Date(),
-        addressed: !meetingLine,
+        addressed: said.addressed,
+        replyPrefix: '',
       };
-      for (const reply of await options.handler(msg)) {
-        output.write(`${reply.kind === 'error' ? '! ' : ''}${reply.text}\n`);
+      const replies = await options.handler(msg);
+      output.write(renderConsole(replies));
+      for (const line of replies.filter((r) => !r.private).flatMap(replyLines)) {
+        options.observe?.({ type: 'sent', place, text: line, time: new Date() });
       }
     }
     prompt();

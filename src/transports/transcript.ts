@@ -1,18 +1,31 @@
 /**
  * Transcript tests: a chat log with expectations, run through the real pipeline with no chat
- * server. The format (kept exactly, so transcripts written elsewhere run unchanged):
+ * server. The format:
  *
- *   [HH:MM:SS ]<nick> text     nick says text in the channel (the time sets the clock)
+ *   [HH:MM:SS ]<nick> text     nick says text (the time sets the clock)
  *   [HH:MM:SS ]* nick text     an action (/me) line
  *   >>> text | >>> /regex/     a bot line after the last matched one contains text / matches
  *   !!! text | !!! /regex/     none of the replies to the most recent message contains / matches
+ *   ; place: private           (a header) the transcript is a private conversation with the bot
+ *   ; place: #ops              (a header) the channel it is said in (default: #test)
  *   ; comment                  blank lines are ignored too
+ *
+ * A transcript is a channel unless it says otherwise, and addressing is decided exactly as in a
+ * real channel (src/transports/address.ts): `!vm list` and `virtbot: vm list` are commands,
+ * `vm list` is chatter. In a private conversation every line is for the bot.
  *
  * `$CODE` in a said line stands for the last confirmation code the bot gave.
  * Each line is processed to completion before the next: no sleeps, no races.
  */
-import type { InboundMessage, Reply } from '../core/types.js';
+import type { ChatEvent, InboundMessage, Place, Reply } from '../core/types.js';
 import type { Handler } from '../pipeline/pipeline.js';
+import { address, replyPrefix } from './address.js';
+
+/** Where a transcript's lines are said. */
+export interface TranscriptPlace {
+  channel: string;
+  private: boolean;
+}
 
 export type TranscriptStep =
   | { kind: 'say'; line: number; nick: string; text: string; action: boolean; time?: string }
@@ -22,6 +35,21 @@ export class TranscriptSyntaxError extends Error {}
 
 const SAY = /^(?:(\d{1,2}):(\d{2}):(\d{2})\s+)?<([^>\s]+)>\s?(.*)$/;
 const ACTION = /^(?:(\d{1,2}):(\d{2}):(\d{2})\s+)?\*\s+(\S+)\s?(.*)$/;
+
+const PLACE_HEADER = /^;\s*place:\s*(\S+)\s*$/i;
+
+/** The place a transcript declares in a `; place:` header, or a channel named #test. */
+export function transcriptPlace(text: string): TranscriptPlace {
+  for (const raw of text.split(/\r?\n/)) {
+    const header = PLACE_HEADER.exec(raw.trim());
+    if (!header) continue;
+    const where = header[1]!;
+    return where.toLowerCase() === 'private'
+      ? { channel: '', private: true }
+      : { channel: where, private: false };
+  }
+  return { channel: '#test', private: false };
+}
 
 export function parseTranscript(text: string, file = '<transcript>'): TranscriptStep[] {
   const steps: TranscriptStep[] = [];
@@ -63,19 +91,25 @@ function readPattern(text: string): string | RegExp {
   return regex ? new RegExp(regex[1]!, regex[2]) : text;
 }
 
+/** A reply as the lines a person reads: its text, then its detail lines. */
+export function replyLines(reply: Reply): string[] {
+  return [...reply.text.split('\n'), ...(reply.lines ?? [])];
+}
+
 function matches(line: string, pattern: string | RegExp): boolean {
   return typeof pattern === 'string' ? line.includes(pattern) : pattern.test(line);
 }
 
 export interface TranscriptOptions {
   handler: Handler;
-  channel?: string;
+  /** Where the lines are said (see `transcriptPlace`); default a channel named #test. */
+  place?: TranscriptPlace;
   botNick: string;
   prefix: string;
-  /** First words that make a line a command without the prefix (the command groups). */
-  commandWords: ReadonlySet<string>;
   /** The day the transcript's HH:MM:SS clock runs on. */
   day?: Date;
+  /** Told what the bot said in a channel, as a transport tells it (meeting logs). */
+  observe?: (event: ChatEvent) => void;
 }
 
 export interface TranscriptFailure {
@@ -90,20 +124,6 @@ export interface TranscriptResult {
   output: { cause: number; text: string }[];
 }
 
-/** Decides whether a channel line is addressed to the bot and strips the address. */
-export function addressing(
-  text: string,
-  options: Pick<TranscriptOptions, 'botNick' | 'prefix' | 'commandWords'>,
-): { addressed: boolean; text: string } {
-  if (options.prefix !== '' && text.startsWith(options.prefix) && text.length > options.prefix.length) {
-    return { addressed: true, text: text.slice(options.prefix.length).trimStart() };
-  }
-  const mention = new RegExp(`^@?${options.botNick.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[:,]\\s*`, 'i');
-  if (mention.test(text)) return { addressed: true, text: text.replace(mention, '') };
-  const first = text.split(/\s+/, 1)[0]!.toLowerCase();
-  return { addressed: options.commandWords.has(first), text };
-}
-
 export async function runTranscript(
   steps: TranscriptStep[],
   options: TranscriptOptions,
@@ -116,24 +136,38 @@ export async function runTranscript(
   let lastCode: string | undefined;
   let clock: Date | undefined;
   const day = options.day ?? new Date();
+  const where = options.place ?? { channel: '#test', private: false };
 
   for (const step of steps) {
     if (step.kind === 'say') {
       if (step.time) clock = atTime(day, step.time);
       const text = step.text.replace(/\$CODE\b/g, lastCode ?? '$CODE');
-      const { addressed, text: commandText } = step.action
-        ? { addressed: false, text }
-        : addressing(text, options);
+      const conversation = { direct: where.private, action: step.action };
+      const rules = { prefix: options.prefix, names: [options.botNick] };
+      const said = address(text, conversation, rules);
+      const place: Place = {
+        transport: 'transcript',
+        network: '',
+        channel: where.private ? step.nick : where.channel,
+        private: where.private,
+      };
       const msg: InboundMessage = {
-        place: { transport: 'transcript', network: '', channel: options.channel ?? '#test', private: false },
+        place,
         sender: { nick: step.nick, local: true },
-        text: commandText,
+        text: said.text,
         time: clock ?? new Date(),
-        addressed,
+        addressed: said.addressed,
+        replyPrefix: replyPrefix(conversation, rules),
       };
       if (step.action) msg.action = true;
       const replies: Reply[] = await options.handler(msg);
-      lastReplies = replies.flatMap((r) => r.text.split('\n'));
+      lastReplies = replies.flatMap(replyLines);
+      if (!place.private && options.observe) {
+        for (const reply of replies.filter((r) => !r.private)) {
+          for (const line of replyLines(reply))
+            options.observe({ type: 'sent', place, text: line, time: msg.time });
+        }
+      }
       lastSaid = step.line;
       for (const reply of replies) if (reply.confirmCode) lastCode = reply.confirmCode;
       for (const text of lastReplies) output.push({ cause: step.line, text });

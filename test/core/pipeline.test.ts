@@ -3,63 +3,63 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cancelGroup, confirmGroup } from '../../commands/confirm.js';
+import { confirmGroups } from '../../commands/confirm.js';
 import { group as helpGroup } from '../../commands/help.js';
 import { Bot } from '../../src/bot.js';
 import { CommandError, type CommandGroup } from '../../src/command/spec.js';
 import { validateConfig } from '../../src/config/load.js';
 import type { AuditRecord, InboundMessage } from '../../src/core/types.js';
 import type { HostRegistry } from '../../src/libvirt/hosts.js';
+import { arg, defineCommand } from '../../src/pipeline/define.js';
 
 /** A command group whose behaviour the tests control: it counts the runs that reached it. */
 function probeGroup(runs: string[]): CommandGroup {
+  const vm = () => arg.vm('vm').positional().required();
   return {
     name: 'probe',
     summary: 'test commands',
     commands: [
-      {
+      defineCommand({
         path: ['probe', 'ok'],
         summary: 'succeeds',
-        args: [{ name: 'vm', type: 'vm', positional: true, required: true, help: 'vm' }],
-        target: { vm: 'vm', host: 'host' },
+        args: { vm: vm() },
         examples: [],
-        async run(_ctx, args) {
-          runs.push(`ok ${args['vm']}`);
-          return { reply: `did ${args['vm']}`, detail: `Did something to guest '${args['vm']}'` };
+        async run({ args }) {
+          runs.push(`ok ${args.vm}`);
+          return { reply: `did ${args.vm}`, detail: `Did something to guest '${args.vm}'` };
         },
-      },
-      {
+      }),
+      defineCommand({
         path: ['probe', 'fail'],
         summary: 'fails cleanly',
-        args: [],
+        args: {},
         examples: [],
         async run() {
           runs.push('fail');
           throw new CommandError('the VM is not running');
         },
-      },
-      {
+      }),
+      defineCommand({
         path: ['probe', 'crash'],
         summary: 'crashes',
-        args: [],
+        args: {},
         examples: [],
         async run() {
           runs.push('crash');
           throw new TypeError("Cannot read properties of undefined (reading 'secret')");
         },
-      },
-      {
+      }),
+      defineCommand({
         path: ['probe', 'destroy'],
         summary: 'destructive',
-        args: [{ name: 'vm', type: 'vm', positional: true, required: true, help: 'vm' }],
+        args: { vm: vm() },
         destructive: true,
-        target: { vm: 'vm' },
         examples: [],
-        async run(_ctx, args) {
-          runs.push(`destroy ${args['vm']}`);
-          return { reply: `destroyed ${args['vm']}` };
+        async run({ args }) {
+          runs.push(`destroy ${args.vm}`);
+          return { reply: `destroyed ${args.vm}` };
         },
-      },
+      }),
     ],
   };
 }
@@ -87,7 +87,7 @@ function makeBot(extra: Record<string, unknown> = {}) {
   return new Bot({
     config,
     hosts,
-    groups: [helpGroup, confirmGroup, cancelGroup, probeGroup(runs)],
+    groups: [helpGroup, ...confirmGroups, probeGroup(runs)],
     logger: pino({ level: 'silent' }),
     now: () => clock,
   });
@@ -123,7 +123,7 @@ afterEach(async () => {
 describe('pipeline', () => {
   it('runs an allowed command and records it with the resolved identity', async () => {
     const replies = await bot.handle(say('alice', 'probe ok web01'));
-    expect(replies).toEqual([{ text: 'did web01', kind: 'reply', private: false }]);
+    expect(replies).toEqual([{ text: 'did web01', kind: 'reply' }]);
     const [rec] = await records();
     expect(rec).toMatchObject({
       user: 'alice',
@@ -133,8 +133,6 @@ describe('pipeline', () => {
       path: 'probe.ok',
       outcome: 'ok',
       detail: "Did something to guest 'web01'",
-      vm: 'web01',
-      host: 'test',
       transport: 'console',
       channel: '#ops',
       time: '2026-11-25T10:00:00.000Z',
@@ -180,7 +178,7 @@ describe('pipeline', () => {
 
   it('reports a command failure as failed, in one line', async () => {
     const replies = await bot.handle(say('alice', 'probe fail'));
-    expect(replies).toEqual([{ text: 'the VM is not running', kind: 'error', private: false }]);
+    expect(replies).toEqual([{ text: 'the VM is not running', kind: 'error' }]);
     expect((await records())[0]).toMatchObject({ outcome: 'failed', detail: 'the VM is not running' });
   });
 
@@ -189,7 +187,7 @@ describe('pipeline', () => {
     expect(replies).toHaveLength(1);
     expect(replies[0]!.kind).toBe('error');
     expect(replies[0]!.text).toMatch(
-      /^internal error \(E[0-9a-z]+\); nothing was changed by virtbot after the error$/,
+      /^internal error \(E[0-9a-z]+\): the command did not finish; check the host before trying again$/,
     );
     expect(replies[0]!.text).not.toContain('secret');
     expect(replies[0]!.text).not.toContain(' at ');
@@ -218,11 +216,17 @@ describe('pipeline', () => {
       const replies = await bot.handle(say('alice', `confirm ${code.toLowerCase()}`));
       expect(replies[0]!.text).toBe('destroyed web01');
       expect(runs).toEqual(['destroy web01']);
-      const [pending, done] = await records();
-      expect(pending).toMatchObject({ outcome: 'pending', vm: 'web01', command: 'probe destroy web01' });
+      const [pending, intent, done] = await records();
+      expect(pending).toMatchObject({ outcome: 'pending', command: 'probe destroy web01' });
+      // Write-ahead: the intent is on disk before the command ran, and the outcome names it.
+      expect(intent).toMatchObject({
+        outcome: 'intent',
+        command: `probe destroy web01 (confirmed ${code})`,
+        path: 'probe.destroy',
+      });
       expect(done).toMatchObject({
         outcome: 'ok',
-        vm: 'web01',
+        intent: intent!.id,
         command: `probe destroy web01 (confirmed ${code})`,
         path: 'probe.destroy',
       });
@@ -232,7 +236,7 @@ describe('pipeline', () => {
       const code = await ask();
       await bot.handle(say('alice', `confirm ${code}`));
       const again = await bot.handle(say('alice', `confirm ${code}`));
-      expect(again[0]!.text).toBe(`no pending action has code ${code}`);
+      expect(again[0]!.text).toBe(`no pending command has code ${code}`);
       expect(runs).toEqual(['destroy web01']);
     });
 
@@ -258,7 +262,10 @@ describe('pipeline', () => {
       const replies = await bot.handle(say('alice', `confirm ${code}`));
       expect(replies[0]!.text).toBe(`code ${code} lapsed: run the command again`);
       expect(runs).toEqual([]);
-      expect((await records())[1]).toMatchObject({ outcome: 'lapsed', vm: 'web01' });
+      expect((await records())[1]).toMatchObject({
+        outcome: 'lapsed',
+        detail: expect.stringContaining(`code ${code} for probe destroy web01 lapsed`),
+      });
     });
 
     it('can be cancelled', async () => {
@@ -267,7 +274,7 @@ describe('pipeline', () => {
         'cancelled: probe destroy web01',
       );
       expect((await bot.handle(say('alice', `confirm ${code}`)))[0]!.text).toBe(
-        `no pending action has code ${code}`,
+        `no pending command has code ${code}`,
       );
       expect(runs).toEqual([]);
     });

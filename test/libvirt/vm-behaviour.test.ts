@@ -167,7 +167,7 @@ describe.skipIf(NO_VIRSH)(
           'added disk hdb (10M, ide, pool default-pool) to d1, in config',
         );
         await say('vm disk add d1 size=10M');
-        await say('vm cdrom insert d1 iso=/isos/win.iso');
+        await say('vm cdrom insert d1 iso=/default-pool/win.iso');
         await expect(say('vm disk add d1 size=10M')).rejects.toThrow(
           'd1 already has 4 devices on its IDE bus, the most it takes',
         );
@@ -182,7 +182,7 @@ describe.skipIf(NO_VIRSH)(
           'hdd:ide:cdrom',
           'vda:virtio:disk',
         ]);
-        expect(disks[3]!.source).toBe('/isos/win.iso');
+        expect(disks[3]!.source).toBe('/default-pool/win.iso');
         // Running VM: IDE cannot be hotplugged.
         await expect(say('vm disk add test size=10M bus=ide')).rejects.toThrow(
           'IDE disks cannot be hotplugged: shut test down first',
@@ -203,12 +203,12 @@ describe.skipIf(NO_VIRSH)(
           'removed disk vdb from d2, in config, deleted /default-pool/d2-vdb.qcow2',
         );
         expect(await hv().volumeExists('default-pool', 'd2-vdb.qcow2')).toBe(false);
-        await say('vm cdrom insert d2 iso=/isos/a.iso');
-        expect((await say('vm cdrom insert d2 iso=/isos/b.iso')).reply).toBe(
-          "inserted /isos/b.iso into d2's CD-ROM hda, in config",
+        await say('vm cdrom insert d2 iso=/default-pool/a.iso');
+        expect((await say('vm cdrom insert d2 iso=/default-pool/b.iso')).reply).toBe(
+          "inserted /default-pool/b.iso into d2's CD-ROM hda, in config",
         );
         expect((await say('vm cdrom eject d2')).reply).toBe(
-          "ejected /isos/b.iso from d2's CD-ROM hda, in config",
+          "ejected /default-pool/b.iso from d2's CD-ROM hda, in config",
         );
         expect((await config('d2')).disks.find((d) => d.device === 'cdrom')?.source).toBeUndefined();
         await expect(say('vm cdrom eject d2')).rejects.toThrow('the CD-ROM drive of d2 is already empty');

@@ -38,6 +38,15 @@ export const HostSchema = z
         'a libvirt URI like qemu:///system or qemu+ssh://host/system',
       ),
     ssh: SshSchema.optional(),
+    /**
+     * Files and directories (absolute) whose contents disks and ISOs may use besides the host's
+     * storage pools; device nodes under /dev only when listed here.
+     */
+    paths: z
+      .array(z.string().regex(/^\/(?!.*(^|\/)\.\.(\/|$))[^\0]*$/, 'an absolute path without ..'))
+      .optional(),
+    /** Host bridges VMs may be connected to with bridge=; none unless listed. */
+    bridges: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,14}$/, 'a bridge name')).optional(),
   })
   .strict();
 

@@ -1,23 +1,83 @@
-import { CommandError } from '../../command/spec.js';
-import type { Middleware } from '../composer.js';
-import type { PipelineDeps } from '../deps.js';
-import { conclude, type Turn } from '../turn.js';
+/**
+ * Execute: runs the command body with the context of its target kind — the hypervisor the
+ * invocation was bound to, never a registry to look VMs up in. A command that changes a VM runs
+ * under that VM's lock. A CommandError is the command's own, user-facing failure; libvirt-layer
+ * errors become one-line failures; anything else is a crash (the record stage handles it).
+ */
+import { CommandError, type CommandResult, type ResumeRequest } from '../../command/spec.js';
+import { isDomainNotFound } from '../../libvirt/hypervisor.js';
+import { MetadataError } from '../../libvirt/metadata.js';
+import { VirshArgError } from '../../libvirt/virsh-quote.js';
+import { VirshConnectionError, VirshError } from '../../libvirt/virsh-shell.js';
+import { XmlError } from '../../libvirt/xml.js';
+import type { CommandContext } from '../context.js';
+import { type Authorized, type Ending, stop } from '../invocation.js';
 
-/** Runs the command. A CommandError is the command's own, user-facing failure; anything else is a crash. */
-export function execute(deps: PipelineDeps): Middleware<Turn> {
-  return async (turn) => {
-    try {
-      const result = await turn.spec!.run(deps.commandContext(turn), turn.args!);
-      turn.result = result;
-      if (result.host !== undefined) turn.host = result.host;
-      if (result.vm !== undefined) turn.vm = result.vm;
-      conclude(turn, result.outcome ?? 'ok', result.detail ?? result.reply);
-      // The person sees the short reply; the record keeps the detail.
-      turn.replies[turn.replies.length - 1]!.text = result.reply;
-      for (const line of result.lines ?? []) turn.replies.push({ text: line, kind: 'reply' });
-    } catch (error) {
-      if (!(error instanceof CommandError)) throw error;
-      conclude(turn, error.outcome, error.message);
-    }
+export type Executed = { ending: Ending } | { resume: ResumeRequest };
+
+export async function execute(authorized: Authorized, services: CommandContext): Promise<Executed> {
+  const { command, args, target } = authorized;
+  const ctx = contextFor(authorized, services);
+  let result: CommandResult;
+  try {
+    const run = () => command.run(args, ctx);
+    result =
+      target.kind === 'vm' && command.mutates
+        ? await target.host.hv.withDomainLock(target.vm, run)
+        : await run();
+  } catch (error) {
+    throw asStop(error, authorized);
+  }
+  if (result.resume) return { resume: result.resume };
+  const notes = target.kind === 'vm' ? target.notes : [];
+  const lines = [...(result.lines ?? []), ...notes.map((note) => `note: ${note}`)];
+  return {
+    ending: {
+      outcome: result.outcome ?? 'ok',
+      detail: result.detail ?? result.reply,
+      reply: {
+        text: result.reply,
+        kind: result.outcome === 'failed' || result.outcome === 'denied' ? 'error' : 'reply',
+        ...(lines.length > 0 ? { lines } : {}),
+        ...(result.card ? { card: result.card } : {}),
+        ...(result.private ? { private: true } : {}),
+      },
+      ...(result.about ? { about: result.about } : {}),
+    },
   };
+}
+
+function contextFor(authorized: Authorized, services: CommandContext): unknown {
+  const { target } = authorized;
+  switch (target.kind) {
+    case 'none':
+      return services;
+    case 'hosts':
+      return { ...services, hosts: target.hosts, withheld: authorized.withheld };
+    case 'host':
+      return { ...services, host: target.host.name, hv: target.host.hv };
+    case 'vm':
+    case 'new-vm':
+      return { ...services, host: target.host.name, hv: target.host.hv, vm: target.vm };
+  }
+}
+
+/** A failure of the command, as the one line the person sees. */
+function asStop(error: unknown, authorized: Authorized): Error {
+  if (error instanceof CommandError) {
+    const stopped = stop(error.outcome, error.message);
+    if (error.record.detail !== undefined) stopped.ending.detail = error.record.detail;
+    if (error.record.about !== undefined) stopped.ending.about = error.record.about;
+    return stopped;
+  }
+  const what = authorized.command.path.join(' ');
+  const { target } = authorized;
+  if (target.kind === 'vm' && isDomainNotFound(error)) {
+    return stop('failed', `${what} failed: VM '${target.vm}' is no longer on host ${target.host.name}`);
+  }
+  if (error instanceof VirshArgError || error instanceof MetadataError) return stop('invalid', error.message);
+  if (error instanceof VirshConnectionError || error instanceof VirshError || error instanceof XmlError) {
+    return stop('failed', `${what} failed: ${error.message}`);
+  }
+  return error instanceof Error ? error : new Error(String(error));
 }

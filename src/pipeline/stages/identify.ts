@@ -1,12 +1,19 @@
+import { identityKey } from '../../auth/confirmations.js';
 import { resolveIdentity } from '../../auth/identity.js';
-import type { Middleware } from '../composer.js';
-import type { PipelineDeps } from '../deps.js';
-import type { Turn } from '../turn.js';
+import type { Config } from '../../config/schema.js';
+import { placeKey } from '../../core/place.js';
+import type { InboundMessage } from '../../core/types.js';
+import type { Utterance } from '../invocation.js';
 
-/** Resolves who is speaking from the transport's proof (never from the nick alone). */
-export function identify(deps: PipelineDeps): Middleware<Turn> {
-  return async (turn, next) => {
-    turn.identity = resolveIdentity(deps.config, turn.msg.place, turn.msg.sender);
-    await next();
+/** Who is speaking, from the transport's proof (never from the nick alone), and where. */
+export function identify(config: Config, msg: InboundMessage): Utterance {
+  const key = placeKey(msg.place);
+  const identity = resolveIdentity(config, msg.place, msg.sender);
+  return {
+    msg,
+    identity,
+    placeKey: key,
+    requester: identityKey(identity, key, msg.sender),
+    line: msg.text.trim(),
   };
 }

@@ -1,25 +1,15 @@
-import type { Middleware } from '../composer.js';
-import type { PipelineDeps } from '../deps.js';
-import type { Turn } from '../turn.js';
+import type { Reply } from '../../core/types.js';
+import type { MeetingService } from '../../meeting/service.js';
+import type { Utterance } from '../invocation.js';
 
 /**
- * Every channel line goes to the meetings engine first (it logs them and handles `#topic` & co).
- * Lines that are neither meeting commands nor addressed to the bot end here: they are chatter.
+ * Every channel line goes to the meetings engine first: it logs them and handles `#topic` & co.
+ * `handled` means the line was a meeting command and is not an operation.
  */
-export function meeting(deps: PipelineDeps): Middleware<Turn> {
-  return async (turn, next) => {
-    if (deps.meetings && !turn.msg.place.private) {
-      const { handled, replies } = await deps.meetings.observe(turn.msg, turn.identity.user);
-      turn.replies.push(...replies);
-      if (handled) {
-        turn.notAnOperation = true;
-        return;
-      }
-    }
-    if (!turn.msg.addressed) {
-      turn.notAnOperation = true;
-      return;
-    }
-    await next();
-  };
+export async function meeting(
+  utterance: Utterance,
+  meetings: MeetingService | undefined,
+): Promise<{ handled: boolean; replies: Reply[] }> {
+  if (!meetings || utterance.msg.place.private) return { handled: false, replies: [] };
+  return meetings.observe(utterance.msg, utterance.identity.user);
 }

@@ -1,47 +1,36 @@
-import { identityKey } from '../../auth/confirmations.js';
 import { RateLimiter } from '../../auth/rate-limit.js';
-import type { Middleware } from '../composer.js';
-import type { PipelineDeps } from '../deps.js';
-import { conclude, type Turn } from '../turn.js';
+import type { Config } from '../../config/schema.js';
+import { stop, type Utterance } from '../invocation.js';
 
 /**
  * Command rate limits from the config, per identity and per place (channel or private
  * conversation). Exceeding one ends the turn as 'denied' with the time to wait; nothing is parsed
  * or run. Identities holding an exempt role are neither limited nor counted.
  */
-export function rateLimit(deps: PipelineDeps): Middleware<Turn> {
-  const { perIdentity, perChannel, exemptRoles } = deps.config.rateLimits;
-  const clock = () => deps.now().getTime();
+export function rateLimiter(config: Config['rateLimits'], now: () => Date): (utterance: Utterance) => void {
+  const { perIdentity, perChannel, exemptRoles } = config;
+  const clock = () => now().getTime();
   const people = perIdentity ? new RateLimiter(perIdentity, clock) : undefined;
   const places = perChannel ? new RateLimiter(perChannel, clock) : undefined;
-  return async (turn, next) => {
-    if ((!people && !places) || turn.identity.roles.some((role) => exemptRoles.includes(role))) {
-      await next();
-      return;
-    }
-    const who = identityKey(turn.identity, turn.placeKey, turn.msg.sender);
-    const mine = people?.check(who);
+  return (utterance) => {
+    if ((!people && !places) || utterance.identity.roles.some((role) => exemptRoles.includes(role))) return;
+    const mine = people?.check(utterance.requester);
     if (mine && !mine.ok) {
       const { count, seconds } = people!.limit;
-      conclude(
-        turn,
+      throw stop(
         'denied',
         `rate limit: at most ${count} commands per ${seconds} s per person — try again in ${mine.retryAfterSeconds} s`,
       );
-      return;
     }
-    const here = places?.check(turn.placeKey);
+    const here = places?.check(utterance.placeKey);
     if (here && !here.ok) {
       const { count, seconds } = places!.limit;
-      conclude(
-        turn,
+      throw stop(
         'denied',
-        `rate limit: at most ${count} commands per ${seconds} s in this ${turn.msg.place.private ? 'conversation' : 'channel'} — try again in ${here.retryAfterSeconds} s`,
+        `rate limit: at most ${count} commands per ${seconds} s in this ${utterance.msg.place.private ? 'conversation' : 'channel'} — try again in ${here.retryAfterSeconds} s`,
       );
-      return;
     }
-    people?.spend(who);
-    places?.spend(turn.placeKey);
-    await next();
+    people?.spend(utterance.requester);
+    places?.spend(utterance.placeKey);
   };
 }

@@ -1,67 +1,134 @@
+/**
+ * Record: every operation leaves a durable record before its reply goes out.
+ *
+ *  - A command that changes a host is recorded write-ahead: its *intent* (who, where, the
+ *    resolved invocation) is made durable before the host is touched — if it cannot be, the
+ *    command is refused and nothing runs — and its *outcome*, carrying the intent's id, after.
+ *  - Everything else (reads, denials, bad input, pending codes) is one record.
+ *  - When a record cannot be written the turn fails closed: a read's answer is withheld, an
+ *    error keeps its text with a note, and a change that ran says so honestly — its intent is on
+ *    disk, so the next start reports its outcome as unknown.
+ */
 import { renderInfoLine, renderItem } from '../../audit/render.js';
-import type { AuditRecord } from '../../core/types.js';
-import type { Middleware } from '../composer.js';
+import type { AuditRecord, Reply } from '../../core/types.js';
+import { messageOf } from '../../libvirt/virsh-shell.js';
 import type { PipelineDeps } from '../deps.js';
-import { conclude, type Turn } from '../turn.js';
+import {
+  aimOf,
+  type Bound,
+  type Ending,
+  type Invocation,
+  type Resolved,
+  stop,
+  type Utterance,
+} from '../invocation.js';
 
 let sequence = 0;
 
-/**
- * Wraps the rest of the chain: whatever happens — ok, invalid, denied, failed, or a crash —
- * the outcome is written to the audit log (durably) before any reply leaves, and added to the
- * meeting running in that place. A crash inside fails closed with a one-line error.
- */
-export function record(deps: PipelineDeps): Middleware<Turn> {
-  return async (turn, next) => {
-    try {
-      await next();
-    } catch (error) {
-      const id = `E${Date.now().toString(36)}`;
-      deps.logger.error({ err: error, errorId: id, line: turn.line }, 'command crashed');
-      turn.replies.length = 0;
-      conclude(turn, 'failed', `internal error (${id}); nothing was changed by virtbot after the error`);
-    }
-    if (turn.notAnOperation) return;
-    if (!turn.outcome) conclude(turn, 'failed', 'the command ended without an outcome');
-    const entry = toRecord(turn);
-    try {
-      await deps.audit.append(entry);
-    } catch (error) {
-      deps.logger.error({ err: error }, 'audit log write failed');
-      turn.replies.length = 0;
-      conclude(
-        turn,
-        'failed',
-        'the audit log cannot be written: the outcome is not acknowledged, check the host',
-      );
-      return;
-    }
-    deps.logger.info({ recordId: entry.id, outcome: entry.outcome }, renderInfoLine(entry));
-    if (deps.meetings) {
-      await deps.meetings.recordOperation(turn.placeKey, entry, renderItem(entry)).catch((error: unknown) => {
-        deps.logger.warn({ err: error }, 'meeting item for an operation could not be added');
-      });
-    }
-  };
+function recordId(time: Date): string {
+  return `${time.getTime().toString(36)}-${process.pid.toString(36)}-${(sequence++).toString(36)}`;
 }
 
-function toRecord(turn: Turn): AuditRecord {
-  const { place, sender, time } = turn.msg;
-  const entry: AuditRecord = {
-    id: `${time.getTime().toString(36)}-${process.pid.toString(36)}-${(sequence++).toString(36)}`,
-    time: time.toISOString(),
-    transport: place.transport,
-    network: place.network,
-    channel: place.channel,
-    user: turn.identity.user,
-    nick: sender.nick,
-    proof: turn.identity.proof,
-    command: turn.line,
-    outcome: turn.outcome!,
-    detail: turn.detail ?? '',
-  };
-  if (turn.spec) entry.path = turn.spec.path.join('.');
-  if (turn.host !== undefined) entry.host = turn.host;
-  if (turn.vm !== undefined) entry.vm = turn.vm;
-  return entry;
+export class TurnRecorder {
+  private intentId: string | undefined;
+  private path: string | undefined;
+  private command: string;
+  private aim: { host?: string; vm?: string } = {};
+
+  constructor(
+    private readonly utterance: Utterance,
+    private readonly deps: Pick<PipelineDeps, 'audit' | 'logger' | 'meetings' | 'now'>,
+  ) {
+    this.command = utterance.msg.command ? '' : utterance.line;
+  }
+
+  /** What the record is about, as far as the pipeline got. */
+  describe(bound: Resolved | Bound | Invocation): void {
+    this.path = bound.command.path.join('.');
+    if (!('canonical' in bound)) return;
+    if (this.command === '') this.command = bound.canonical;
+    if (bound.confirmed) {
+      const by = bound.confirmed.approvedBy;
+      this.command = `${bound.canonical} (confirmed ${bound.confirmed.code}${by.length > 0 ? `, approved by ${by.join(', ')}` : ''})`;
+    }
+    if ('target' in bound) this.aim = aimOf(bound.target);
+  }
+
+  /** The invocation is about to change a host: its intent must be durable first, or it does not run. */
+  async intend(invocation: Invocation): Promise<void> {
+    this.describe(invocation);
+    const intent = this.entry('intent', `about to run ${invocation.canonical}`);
+    try {
+      this.intentId = await this.deps.audit.begin(intent);
+    } catch (error) {
+      this.deps.logger.error({ err: error }, 'audit intent could not be written: command refused');
+      throw stop(
+        'failed',
+        `refused: the audit log cannot record this command, so it was not run (${messageOf(error)})`,
+      );
+    }
+  }
+
+  /** Writes the outcome; returns the replies to send (changed when the record could not be written). */
+  async finish(ending: Ending): Promise<Reply[]> {
+    if (ending.about) this.aim = { ...this.aim, ...ending.about };
+    const entry = this.entry(ending.outcome, ending.detail);
+    try {
+      if (this.intentId !== undefined)
+        await this.deps.audit.finish(this.intentId, { ...entry, intent: this.intentId });
+      else await this.deps.audit.record(entry);
+    } catch (error) {
+      this.deps.logger.error({ err: error, outcome: ending.outcome }, 'audit record could not be written');
+      return [this.unrecorded(ending, messageOf(error))];
+    }
+    this.deps.logger.info({ recordId: entry.id, outcome: entry.outcome }, renderInfoLine(entry));
+    if (this.deps.meetings && !this.utterance.msg.place.private) {
+      await this.deps.meetings
+        .recordOperation(this.utterance.placeKey, entry, renderItem(entry))
+        .catch((error: unknown) =>
+          this.deps.logger.warn({ err: error }, 'meeting item for an operation could not be added'),
+        );
+    }
+    return [ending.reply];
+  }
+
+  private unrecorded(ending: Ending, why: string): Reply {
+    if (this.intentId !== undefined) {
+      return {
+        ...ending.reply,
+        text: `${ending.reply.text} — but its outcome could not be recorded (${why}); its intent was, so history will show the outcome as unknown`,
+        kind: 'error',
+      };
+    }
+    if (ending.reply.kind === 'error') {
+      return { ...ending.reply, text: `${ending.reply.text} (and the audit log cannot be written: ${why})` };
+    }
+    return {
+      text: `the audit log cannot be written, so the answer is withheld: ${why}`,
+      kind: 'error',
+    };
+  }
+
+  private entry(outcome: AuditRecord['outcome'], detail: string): AuditRecord {
+    const { msg, identity } = this.utterance;
+    const time = msg.time;
+    const entry: AuditRecord = {
+      id: recordId(time),
+      time: time.toISOString(),
+      transport: msg.place.transport,
+      network: msg.place.network,
+      channel: msg.place.channel,
+      user: identity.user,
+      nick: msg.sender.nick,
+      proof: identity.proof,
+      command: this.command,
+      outcome,
+      detail,
+    };
+    if (msg.place.private) entry.private = true;
+    if (this.path !== undefined) entry.path = this.path;
+    if (this.aim.host !== undefined) entry.host = this.aim.host;
+    if (this.aim.vm !== undefined) entry.vm = this.aim.vm;
+    return entry;
+  }
 }

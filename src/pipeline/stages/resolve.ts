@@ -1,21 +1,15 @@
-import { ResolveError } from '../../command/registry.js';
-import type { Middleware } from '../composer.js';
-import type { PipelineDeps } from '../deps.js';
-import { conclude } from '../turn.js';
-import type { ParsedTurn } from './parse.js';
+import { type CommandRegistry, ResolveError } from '../../command/registry.js';
+import { type Parsed, type Resolved, stop } from '../invocation.js';
 
-/** Finds the declared command by longest match of the leading words; unknown ones get a "did you mean". */
-export function resolve(deps: PipelineDeps): Middleware<ParsedTurn> {
-  return async (turn, next) => {
-    try {
-      const { spec, consumed } = deps.commands.resolve(turn.tokens!);
-      turn.spec = spec;
-      turn.tokens = turn.tokens!.slice(consumed);
-    } catch (error) {
-      if (!(error instanceof ResolveError)) throw error;
-      conclude(turn, 'invalid', error.message);
-      return;
-    }
-    await next();
-  };
+/** Finds the declared command: by its path (structured) or longest match of the leading words. */
+export function resolve(parsed: Parsed, registry: CommandRegistry): Resolved {
+  try {
+    const structured = parsed.msg.command;
+    if (structured) return { ...parsed, command: registry.byWords(structured.path) };
+    const { spec, consumed } = registry.resolve(parsed.tokens ?? []);
+    return { ...parsed, command: spec, rest: (parsed.tokens ?? []).slice(consumed) };
+  } catch (error) {
+    if (!(error instanceof ResolveError)) throw error;
+    throw stop('invalid', error.message, { unknownCommand: true });
+  }
 }

@@ -1,0 +1,89 @@
+/**
+ * What a command body may use, by the kind of target it declared. The fields are typed services,
+ * each narrow: a command gets the hypervisor its invocation was bound to (never a registry to
+ * look VMs up in), and nothing of IRC or Discord.
+ */
+import type { PendingInvocation } from '../auth/confirmations.js';
+import type { Verdict } from '../auth/judge.js';
+import type { CommandRegistry } from '../command/registry.js';
+import type { ResumeRequest } from '../command/spec.js';
+import type { Config } from '../config/schema.js';
+import type { HostConfig, TemplateConfig } from '../config/sections/hosts.js';
+import type { AuditFilter, AuditRecord, Identity, Place, Sender } from '../core/types.js';
+
+export type { AuditFilter } from '../core/types.js';
+
+import type { Hypervisor } from '../libvirt/hypervisor.js';
+
+/** The configured hosts and templates, as facts (no sessions, no lookups of VMs). */
+export interface HostDirectory {
+  names(): string[];
+  defaultHost(): string;
+  config(name?: string): HostConfig;
+  templates(): TemplateConfig[];
+  template(name: string): TemplateConfig | undefined;
+}
+
+/** The audit log as the asker may see it: other places' and other hosts' records filtered out. */
+export interface HistoryReader {
+  query(filter: AuditFilter): Promise<AuditRecord[]>;
+}
+
+/** What `permissions check` learns about a hypothetical invocation, from the pipeline's own stages. */
+export interface Explanation {
+  /** The command path. */
+  path: string;
+  /** Where it was judged to be aimed ("web01 on prod-1"). */
+  aim: string;
+  verdict: Verdict;
+}
+
+export interface PermissionDesk {
+  /** The identity a configured user (or 'anonymous') has; undefined for an unknown name. */
+  identityOf(user: string): Identity | undefined;
+  /** Runs parse → resolve → bind → target → judge on `line` as `identity` would say it in `place`. */
+  explain(identity: Identity, line: string, place: Place): Promise<Explanation>;
+}
+
+/** The asker's side of confirmation codes, in the place they speak in. */
+export interface ConfirmationDesk {
+  readonly timeoutSeconds: number;
+  /** The stored invocation behind the asker's code, to carry on with. */
+  confirm(code: string): ResumeRequest;
+  cancel(code: string): PendingInvocation;
+  approve(code: string): PendingInvocation;
+  deny(code: string): PendingInvocation;
+}
+
+/** Every command gets these. */
+export interface CommandContext {
+  identity: Identity;
+  sender: Sender;
+  place: Place;
+  now(): Date;
+  /** How a person types a command back here ('!' in an IRC channel). */
+  replyPrefix: string;
+  registry: CommandRegistry;
+  directory: HostDirectory;
+  history: HistoryReader;
+  permissions: PermissionDesk;
+  confirmations: ConfirmationDesk;
+  /** The roles and rules of the config, read-only (whoami, permissions rules). */
+  access: Pick<Config, 'roles' | 'rules' | 'users'>;
+}
+
+export interface HostContext extends CommandContext {
+  host: string;
+  hv: Hypervisor;
+}
+
+export interface VmContext extends HostContext {
+  vm: string;
+}
+
+export interface FleetContext extends CommandContext {
+  /** The hosts to act on: those the asker may (every host, or the `host=` one). */
+  hosts: { name: string; hv: Hypervisor }[];
+  /** Hosts left out because the asker may not act on them, with the reason. */
+  withheld: { name: string; reason: string }[];
+}

@@ -1,0 +1,102 @@
+/**
+ * The services a command body gets for one turn (see context.ts): each is bound to the person
+ * asking and the place they ask in, so a command cannot read another place's history or redeem
+ * another person's code by accident.
+ */
+import type { PendingInvocation } from '../auth/confirmations.js';
+import { historyFilter } from '../auth/history-visibility.js';
+import { CommandError, type ResumeRequest } from '../command/spec.js';
+import { accessOf } from '../libvirt/placement.js';
+import type { CommandContext, ConfirmationDesk, HistoryReader, PermissionDesk } from './context.js';
+import type { PipelineDeps } from './deps.js';
+import type { Utterance } from './invocation.js';
+
+export function commandServices(
+  deps: PipelineDeps,
+  utterance: Utterance,
+  permissions: PermissionDesk,
+): CommandContext {
+  const config = deps.config();
+  const { msg, identity } = utterance;
+  return {
+    identity,
+    sender: msg.sender,
+    place: msg.place,
+    now: deps.now,
+    replyPrefix: msg.replyPrefix ?? '',
+    registry: deps.registry,
+    directory: deps.hosts,
+    history: historyReader(deps, utterance),
+    permissions,
+    confirmations: confirmationDesk(deps, utterance),
+    access: config,
+  };
+}
+
+function historyReader(deps: PipelineDeps, utterance: Utterance): HistoryReader {
+  return {
+    query(filter) {
+      const visible = historyFilter(
+        deps.config(),
+        { identity: utterance.identity, place: utterance.msg.place },
+        (host, vm) => accessOf(deps.hosts, host, vm),
+      );
+      // An intent is shown through its outcome (an intent left without one gets an 'unknown' outcome at start).
+      return deps.audit.query({
+        ...filter,
+        accept: (record) => record.outcome !== 'intent' && visible(record),
+      });
+    },
+  };
+}
+
+function confirmationDesk(deps: PipelineDeps, utterance: Utterance): ConfirmationDesk {
+  const store = deps.confirmations;
+  const { requester, placeKey, identity } = utterance;
+  const approver = { key: requester, user: identity.user, roles: identity.roles };
+  const refuse = (reason: string, lapsed?: PendingInvocation): never => {
+    if (!lapsed) throw new CommandError(reason, 'invalid');
+    throw new CommandError(reason, 'lapsed', {
+      detail: `code ${lapsed.code} for ${lapsed.line} lapsed at ${new Date(lapsed.expiresAt).toISOString()}: nothing was done`,
+      about: { ...(lapsed.host ? { host: lapsed.host } : {}), ...(lapsed.vm ? { vm: lapsed.vm } : {}) },
+    });
+  };
+  const throttle = () => {
+    const wait = store.throttled(requester);
+    if (wait !== undefined) throw new CommandError(wait, 'denied');
+  };
+  return {
+    timeoutSeconds: store.timeout,
+    confirm(code): ResumeRequest {
+      throttle();
+      const taken = store.redeem(code, requester, placeKey);
+      if (!taken.ok) return refuse(taken.reason, taken.lapsed);
+      const { pending } = taken;
+      return {
+        code: pending.code,
+        command: pending.command,
+        args: pending.args,
+        line: pending.line,
+        approvedBy: [
+          ...new Set(pending.approvals.map((a) => a.by).filter((by): by is string => by !== undefined)),
+        ],
+        approvalRules: pending.approvals.filter((a) => a.by !== undefined).flatMap((a) => a.need.rules),
+      };
+    },
+    cancel(code) {
+      throttle();
+      const taken = store.cancel(code, requester, placeKey);
+      return taken.ok ? taken.pending : refuse(taken.reason, taken.lapsed);
+    },
+    approve(code) {
+      throttle();
+      const taken = store.approve(code, approver, placeKey);
+      return taken.ok ? taken.pending : refuse(taken.reason, taken.lapsed);
+    },
+    deny(code) {
+      throttle();
+      const taken = store.deny(code, approver, placeKey);
+      return taken.ok ? taken.pending : refuse(taken.reason, taken.lapsed);
+    },
+  };
+}
