@@ -8,13 +8,15 @@
  *   !!! text | !!! /regex/     none of the replies to the most recent message contains / matches
  *   ; place: private           (a header) the transcript is a private conversation with the bot
  *   ; place: #ops              (a header) the channel it is said in (default: #test)
+ *   [private] <nick> text      this line is said to the bot privately ([#other] for another channel)
  *   ; comment                  blank lines are ignored too
  *
  * A transcript is a channel unless it says otherwise, and addressing is decided exactly as in a
  * real channel (src/transports/address.ts): `!vm list` and `virtbot: vm list` are commands,
  * `vm list` is chatter. In a private conversation every line is for the bot.
  *
- * `$CODE` in a said line stands for the last confirmation code the bot gave.
+ * `$CODE` in a said line stands for the last confirmation code the bot gave; `$CODE[nick]` for
+ * the last one it gave nick, `$CODE#N` for the Nth one.
  * Each line is processed to completion before the next: no sleeps, no races.
  */
 import type { ChatEvent, InboundMessage, Place, Reply } from '../core/types.js';
@@ -28,13 +30,24 @@ export interface TranscriptPlace {
 }
 
 export type TranscriptStep =
-  | { kind: 'say'; line: number; nick: string; text: string; action: boolean; time?: string }
+  | {
+      kind: 'say';
+      line: number;
+      nick: string;
+      text: string;
+      action: boolean;
+      time?: string;
+      /** Said somewhere else than the transcript's place (`[private] <bob> …`, `[#ops] <bob> …`). */
+      place?: TranscriptPlace;
+    }
   | { kind: 'expect'; line: number; negative: boolean; pattern: string | RegExp };
 
 export class TranscriptSyntaxError extends Error {}
 
 const SAY = /^(?:(\d{1,2}):(\d{2}):(\d{2})\s+)?<([^>\s]+)>\s?(.*)$/;
 const ACTION = /^(?:(\d{1,2}):(\d{2}):(\d{2})\s+)?\*\s+(\S+)\s?(.*)$/;
+/** `[private] ` or `[#ops] ` before a said line: where it is said. */
+const LINE_PLACE = /^\[(private|[#&+!][^\]\s]+)\]\s+/i;
 
 const PLACE_HEADER = /^;\s*place:\s*(\S+)\s*$/i;
 
@@ -42,13 +55,15 @@ const PLACE_HEADER = /^;\s*place:\s*(\S+)\s*$/i;
 export function transcriptPlace(text: string): TranscriptPlace {
   for (const raw of text.split(/\r?\n/)) {
     const header = PLACE_HEADER.exec(raw.trim());
-    if (!header) continue;
-    const where = header[1]!;
-    return where.toLowerCase() === 'private'
-      ? { channel: '', private: true }
-      : { channel: where, private: false };
+    if (header) return placeNamed(header[1]!);
   }
   return { channel: '#test', private: false };
+}
+
+function placeNamed(where: string): TranscriptPlace {
+  return where.toLowerCase() === 'private'
+    ? { channel: '', private: true }
+    : { channel: where, private: false };
 }
 
 export function parseTranscript(text: string, file = '<transcript>'): TranscriptStep[] {
@@ -67,8 +82,10 @@ export function parseTranscript(text: string, file = '<transcript>'): Transcript
       });
       return;
     }
-    const spoken = SAY.exec(content);
-    const said = spoken ?? ACTION.exec(content);
+    const placed = LINE_PLACE.exec(content);
+    const rest = placed ? content.slice(placed[0].length) : content;
+    const spoken = SAY.exec(rest);
+    const said = spoken ?? ACTION.exec(rest);
     if (said) {
       const step: TranscriptStep = {
         kind: 'say',
@@ -77,6 +94,7 @@ export function parseTranscript(text: string, file = '<transcript>'): Transcript
         text: said[5]!,
         action: spoken === null,
       };
+      if (placed) step.place = placeNamed(placed[1]!);
       if (said[1] !== undefined) step.time = `${said[1].padStart(2, '0')}:${said[2]}:${said[3]}`;
       steps.push(step);
       return;
@@ -89,6 +107,18 @@ export function parseTranscript(text: string, file = '<transcript>'): Transcript
 function readPattern(text: string): string | RegExp {
   const regex = /^\/(.*)\/([imsu]*)$/.exec(text);
   return regex ? new RegExp(regex[1]!, regex[2]) : text;
+}
+
+/**
+ * `$CODE` is the last confirmation code the bot gave, `$CODE[alice]` the last one it gave alice,
+ * `$CODE#2` the second one it gave. A code not given (yet) stays as written, so the line fails visibly.
+ */
+export function substituteCodes(text: string, codes: readonly { nick: string; code: string }[]): string {
+  return text.replace(/\$CODE(?:\[([^\]\s]+)\]|#(\d+))?/g, (whole, nick?: string, nth?: string) => {
+    if (nick !== undefined) return codes.filter((c) => c.nick === nick).at(-1)?.code ?? whole;
+    if (nth !== undefined) return codes[Number(nth) - 1]?.code ?? whole;
+    return codes.at(-1)?.code ?? whole;
+  });
 }
 
 /** A reply as the lines a person reads: its text, then its detail lines. */
@@ -133,15 +163,16 @@ export async function runTranscript(
   let cursor = 0;
   let lastReplies: string[] = [];
   let lastSaid = 0;
-  let lastCode: string | undefined;
+  const codes: { nick: string; code: string }[] = [];
   let clock: Date | undefined;
   const day = options.day ?? new Date();
-  const where = options.place ?? { channel: '#test', private: false };
+  const home = options.place ?? { channel: '#test', private: false };
 
   for (const step of steps) {
     if (step.kind === 'say') {
       if (step.time) clock = atTime(day, step.time);
-      const text = step.text.replace(/\$CODE\b/g, lastCode ?? '$CODE');
+      const text = substituteCodes(step.text, codes);
+      const where = step.place ?? home;
       const conversation = { direct: where.private, action: step.action };
       const rules = { prefix: options.prefix, names: [options.botNick] };
       const said = address(text, conversation, rules);
@@ -169,7 +200,8 @@ export async function runTranscript(
         }
       }
       lastSaid = step.line;
-      for (const reply of replies) if (reply.confirmCode) lastCode = reply.confirmCode;
+      for (const reply of replies)
+        if (reply.confirmCode) codes.push({ nick: step.nick, code: reply.confirmCode });
       for (const text of lastReplies) output.push({ cause: step.line, text });
       continue;
     }

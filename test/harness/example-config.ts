@@ -21,6 +21,9 @@ export function exampleConfig(extra: Partial<ConfigInput> = {}): ConfigInput {
       { name: 'lab', uri: 'test:///default' },
       { name: 'prod-1', uri: `test://${PROD_NODE}` },
     ],
+    // The example's templates name a pool 'default', which lab (test:///default) lacks: there
+    // they fall back to the host's first pool, as a template without a pool does.
+    templates: (access.templates ?? []).map(({ pool: _pool, ...template }) => template),
     // The example's rate limits would slow a test that says many lines: keep them off here.
     rateLimits: { exemptRoles: [] },
     ...extra,

@@ -99,6 +99,23 @@ const LimitSchema = z
   .object({ count: z.number().int().positive().max(100_000), seconds: z.number().positive().max(86_400) })
   .strict();
 
+/** What per-VM access gives by default: reading the VM, its power, its console. */
+export const PER_VM_DEFAULT = [
+  'vm.info',
+  'vm.*.list',
+  'vm.start',
+  'vm.shutdown',
+  'vm.reboot',
+  'vm.stop',
+  'vm.reset',
+  'vm.suspend',
+  'vm.resume',
+  'vm.console',
+  'vm.ip',
+  'vm.stats',
+  'vm.agent.info',
+] as const;
+
 export const AccessSection = {
   users: z.record(name, UserSchema).default({}),
   groups: z.record(name, GroupSchema).default({}),
@@ -118,15 +135,18 @@ export const AccessSection = {
     .default({ timeoutSeconds: 120 }),
   /**
    * Per-VM access: users named in a VM's `<access>` (by their `system` account) and members of its
-   * groups may run these permissions on that VM — never destructive ones. Leading '!' excludes.
+   * groups may run these permissions on that VM — by default what reads it, powers it and opens
+   * its console, and never `vm.delete`, `vm.users.*` or `vm.groups.*`, whatever is listed here.
+   * Destructive ones still ask for confirmation. A leading '!' excludes. A per-VM grant never
+   * covers arguments naming host resources (paths, bridges): those need a role.
    */
   vmAccess: z
     .object({
       enabled: z.boolean().default(true),
-      permissions: z.array(z.string().min(1)).default(['vm.*', '!vm.users.*', '!vm.groups.*']),
+      permissions: z.array(z.string().min(1)).default([...PER_VM_DEFAULT]),
     })
     .strict()
-    .default({ enabled: true, permissions: ['vm.*', '!vm.users.*', '!vm.groups.*'] }),
+    .default({ enabled: true, permissions: [...PER_VM_DEFAULT] }),
   /** Command rate limits; none unless configured. Roles in `exemptRoles` are not counted. */
   rateLimits: z
     .object({

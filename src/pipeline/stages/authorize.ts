@@ -57,8 +57,11 @@ function authorizeFanOut(
     }
   }
   if (!first) {
+    // One reason for every host is said once; different reasons are said host by host.
     const reason =
-      withheld.length === 1 ? withheld[0]!.reason : withheld.map((w) => `${w.name}: ${w.reason}`).join('; ');
+      new Set(withheld.map((w) => w.reason)).size === 1
+        ? withheld[0]!.reason
+        : withheld.map((w) => `${w.name}: ${w.reason}`).join('; ');
     throw stop('denied', reason, { text: `denied: ${reason}` });
   }
   return { ...invocation, target: { kind: 'hosts', hosts: allowed }, verdict: first, withheld };

@@ -118,6 +118,6 @@ async function checkHostResources(bound: Bound, host: HostBinding, hosts: HostRe
     } else if (arg.type === 'bridge') {
       refusal = refuseBridge(config, value);
     }
-    if (refusal !== undefined) throw stop('denied', refusal);
+    if (refusal !== undefined) throw stop('denied', refusal, { text: `denied: ${refusal}` });
   }
 }
