@@ -9,7 +9,7 @@ import type { Turn } from '../turn.js';
 export function meeting(deps: PipelineDeps): Middleware<Turn> {
   return async (turn, next) => {
     if (deps.meetings && !turn.msg.place.private) {
-      const { handled, replies } = await deps.meetings.observe(turn.msg, turn.identity.user);
+      const { handled, replies } = await deps.meetings.observe(turn.msg, turn.identity);
       turn.replies.push(...replies);
       if (handled) {
         turn.notAnOperation = true;
