@@ -5,6 +5,7 @@ import { cancelGroup, confirmGroup } from './confirm.js';
 import { group as help } from './help.js';
 import { group as history } from './history.js';
 import { group as host } from './host.js';
+import { group as meeting } from './meeting.js';
 import { group as network } from './network.js';
 import { group as permissions } from './permissions.js';
 import { group as template } from './template.js';
@@ -26,5 +27,6 @@ export function allGroups(): CommandGroup[] {
     whoami,
     permissions,
     history,
+    meeting,
   ];
 }

@@ -175,6 +175,11 @@ export function isStartMeeting(text: string): boolean {
 
 const DEFAULT_IDLE_END_MS = 60 * 60_000;
 
+/** MeetBot's meeting name: lower case, runs of spaces as one `_`. */
+export function meetingNameOf(text: string): string {
+  return text.toLowerCase().split(/\s+/).filter(Boolean).join('_');
+}
+
 interface Call {
   name: string;
   arg: string;
@@ -521,7 +526,11 @@ export class Meeting implements Handlers {
     this.startTime = line.time;
     this.lastChairTime = line.time;
     this.count(person, line.time);
-    if (arg) this.setMeetingTopic(arg);
+    if (arg) {
+      // `#startmeeting Sprint 12 review`: the meeting's topic, and its name (file names).
+      this.setMeetingTopic(arg);
+      if (this.meetingTopic) this.name = meetingNameOf(arg);
+    }
     result.events.push({ type: 'started' });
     const first = this.say(
       result,
@@ -622,7 +631,7 @@ export class Meeting implements Handlers {
   }
 
   onMeetingName({ name, arg, line, result }: Call): void {
-    const n = arg.toLowerCase().split(/\s+/).filter(Boolean).join('_');
+    const n = meetingNameOf(arg);
     if (!n) {
       this.say(result, `${line.nick}: usage: #${name} NAME`, 'error');
       return;

@@ -52,12 +52,13 @@ describe('#startmeeting / #endmeeting', () => {
     expect(existsSync(journalPath(h.dataDir, PLACE_KEY))).toBe(false);
   });
 
-  it('takes a meeting topic from #startmeeting and uses it in the title', async () => {
+  it('takes the meeting topic and name from #startmeeting NAME', async () => {
     const h = harness();
     const r = await h.texts('alice', '#startmeeting Sprint 12 review');
     expect(r).toContain('Meeting topic: Sprint 12 review');
     await h.say('alice', '#endmeeting');
-    expect(h.read(minutesBase(h) + '.txt')).toContain('#virt: Sprint 12 review');
+    // …and its name, for the files.
+    expect(h.read(minutesBase(h, 'sprint_12_review') + '.txt')).toContain('#virt: Sprint 12 review');
   });
 
   it('is case-insensitive and ignores lines outside a meeting', async () => {

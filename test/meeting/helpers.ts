@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Identity, InboundMessage, Reply } from '../../src/core/types.js';
@@ -92,7 +92,17 @@ export function harness(extra: Partial<MeetingManagerOptions> = {}): Harness {
   return h;
 }
 
-/** The minutes files of the only meeting written under minutesDir/virt/2024. */
-export function minutesBase(h: Harness, name = 'virt'): string {
-  return join(h.minutesDir, 'virt', '2024', `${name}.2024-01-15-10.00`);
+/**
+ * The minutes files (without extension) of a meeting written under minutesDir/virt/2024: the one
+ * named `name`, or the only one there.
+ */
+export function minutesBase(h: Harness, name?: string): string {
+  const dir = join(h.minutesDir, 'virt', '2024');
+  if (name !== undefined) return join(dir, `${name}.2024-01-15-10.00`);
+  const bases = readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -'.json'.length));
+  if (bases.length !== 1)
+    throw new Error(`expected one meeting in ${dir}, found ${bases.join(', ') || 'none'}`);
+  return join(dir, bases[0]!);
 }
