@@ -134,7 +134,7 @@ export function jsonMinutes(
       status: c.done ? ('done' as const) : ('open' as const),
       closedBy: c.done?.nick ?? null,
     })),
-    lines: model.lines.length,
+    lines: model.lineCount,
     files: {
       html: `${b}.html`,
       txt: `${b}.txt`,

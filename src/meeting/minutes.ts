@@ -75,6 +75,8 @@ export interface MinutesModel {
   /** Names given with #nick who did not speak. */
   named: string[];
   lines: readonly LogLine[];
+  /** How many lines the log has (the lines themselves may have been streamed to disk). */
+  lineCount: number;
 }
 
 export function meetingTitle(m: Meeting): string {
@@ -167,6 +169,7 @@ export function buildModel(m: Meeting, basename: string, logUrl: string): Minute
     people,
     named: [...m.named.values()].filter((n) => !spoke.has(nickKey(n))),
     lines: m.lines,
+    lineCount: m.lineCount,
   };
 }
 

@@ -250,7 +250,9 @@ export class Meeting implements Handlers {
     if (!key) {
       key = this.byNick.get(k);
       if (!key) {
+        // The key of someone first seen as `k`; another person who went by `k` before keeps theirs.
         key = `nick:${this.network}:${k}`;
+        for (let n = 2; this.people.has(key); n++) key = `nick:${this.network}:${k}#${n}`;
         this.byNick.set(k, key);
       }
     }
