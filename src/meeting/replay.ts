@@ -154,6 +154,11 @@ export function checkTimeZone(tz: string): void {
 
 const dayOf = (d: Ymd): number => Date.UTC(d.y, d.m - 1, d.d) / DAY_MS;
 
+function dayBefore(d: Ymd): Ymd {
+  const t = new Date(Date.UTC(d.y, d.m - 1, d.d) - DAY_MS);
+  return { y: t.getUTCFullYear(), m: t.getUTCMonth() + 1, d: t.getUTCDate() };
+}
+
 interface Prescan {
   started: number | null;
   bot: string | null;
@@ -180,12 +185,16 @@ async function prescan(file: string, forced: LogFormat | undefined): Promise<Pre
   let started: number | null = null;
   let bot: string | null = null;
   let firstDate: Ymd | null = null;
+  let timedBefore = false;
   for (const l of lines) {
     const p = format.parse(l);
     if (!p) continue;
     if (!firstDate) {
-      if (p.kind === 'date' && p.date.y > 0) firstDate = p.date;
-      else if (p.stamp?.date && p.stamp.date.y > 0) firstDate = p.stamp.date;
+      if (p.kind === 'date' && p.date.y > 0) {
+        // `--- Day changed` after some lines: those lines were said the day before.
+        firstDate = timedBefore ? dayBefore(p.date) : p.date;
+      } else if (p.stamp?.date && p.stamp.date.y > 0) firstDate = p.stamp.date;
+      else if (p.stamp) timedBefore = true;
     }
     if (started === null && p.kind === 'msg') {
       const m = STARTED_RE.exec(p.text);
