@@ -362,7 +362,7 @@ export function meetingTypo(text: string): string | undefined {
   if (!m) return undefined;
   const word = m[1]!.toLowerCase();
   if (BY_NAME.has(word)) return undefined;
-  const limit = word.length >= 8 ? 2 : 1;
+  const limit = word.length >= 6 ? 2 : 1;
   let best: string | undefined;
   let bestDistance = limit + 1;
   for (const name of MEETING_COMMAND_NAMES) {
