@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/core/types.js';
 import { MEETING_COMMAND_NAMES } from '../../src/meeting/commands.js';
 import { journalPath } from '../../src/meeting/journal.js';
-import { harness, minutesBase, PLACE_KEY } from './helpers.js';
+import { harness, minutesBase, PLACE, PLACE_KEY, T0 } from './helpers.js';
 
 async function started(extra = {}) {
   const h = harness(extra);
@@ -479,5 +479,29 @@ describe('the bot itself', () => {
     const txt = h.read(minutesBase(h) + '.txt');
     expect(txt).toMatch(/People present \(lines said\)\n-+\n\* alice \(2\)\n\* virtbot \(1\)\n/);
     expect(txt).toContain('* INFO: I am not the bot (virtbot, 10:00:02)');
+  });
+});
+
+describe('the channel topic', () => {
+  it('is set to the meeting’s topic while it runs and restored at #endmeeting, as MeetBot does', async () => {
+    const h = harness();
+    h.manager.onEvent({ type: 'topic', place: PLACE, topic: 'Welcome to #virt', time: new Date(T0) });
+    const start = await h.say('alice', '#startmeeting');
+    expect(start[0]!.setTopic).toBe('meeting in progress');
+    // The bot's own topic changes during the meeting do not replace the one to restore.
+    h.manager.onEvent({ type: 'topic', place: PLACE, topic: 'meeting in progress', time: new Date(T0 + 1) });
+    expect((await h.say('alice', '#topic Status'))[0]!.setTopic).toBe('Status');
+    expect((await h.say('alice', '#meetingtopic Weekly'))[0]!.setTopic).toBe(
+      'Status (Meeting topic: Weekly)',
+    );
+    const end = await h.say('alice', '#endmeeting');
+    expect(end[0]!.setTopic).toBe('Welcome to #virt');
+    expect(end.slice(1).every((r) => r.setTopic === undefined)).toBe(true);
+  });
+
+  it('is left alone at the end when the old topic is not known', async () => {
+    const h = harness();
+    await h.say('alice', '#startmeeting');
+    expect((await h.say('alice', '#endmeeting'))[0]!.setTopic).toBeUndefined();
   });
 });

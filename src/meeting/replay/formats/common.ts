@@ -91,3 +91,25 @@ export function ctimeDate(text: string): Ymd | null {
   if (!m) return null;
   return { y: Number(m[3]), m: monthOf(m[1]!), d: Number(m[2]) };
 }
+
+/** `<nick> text` or `* nick action` after the client's time stamp, or null. */
+export function saidOrAction(rest: string, s: Stamp | undefined): Parsed | null {
+  const said = /^<([^>\s]+)> ?([\s\S]*)$/.exec(rest);
+  if (said) return msg(said[1]!, said[2]!, false, s);
+  const act = /^\* (\S+) ?([\s\S]*)$/.exec(rest);
+  return act ? msg(act[1]!, act[2]!, true, s) : null;
+}
+
+/** ZNC's and Limnoria's line body: said or action, `*** status` (a nick change or an event), `-nick- notice`. */
+export function starredBody(rest: string, s: Stamp | undefined): Parsed | null {
+  if (rest.startsWith('*** ')) return knownAs(rest.slice(4), s) ?? event(s);
+  const p = saidOrAction(rest, s);
+  if (p) return p;
+  return /^-\S+- /.test(rest) ? event(s) : null;
+}
+
+/** An action whose nick and text are one tab-separated column (`bob waves`). */
+export function actionText(text: string, s: Stamp | undefined): Parsed | null {
+  const sp = text.indexOf(' ');
+  return msg(sp < 0 ? text : text.slice(0, sp), sp < 0 ? '' : text.slice(sp + 1), true, s);
+}

@@ -7,7 +7,7 @@
  *   Apr 16 13:03:00 ---	alice is now known as alice_
  * The year comes from the BEGIN LOGGING line.
  */
-import { ctimeDate, event, knownAs, monthOf, msg, stamp } from './common.js';
+import { actionText, ctimeDate, event, knownAs, monthOf, msg, stamp } from './common.js';
 import type { LogFormat, Parsed } from './types.js';
 
 const LINE = /^([A-Z][a-z]{2}) (\d{1,2}) (\d{2}:\d{2}:\d{2}) ([^\t]*)\t([\s\S]*)$/;
@@ -31,8 +31,7 @@ export const hexchat: LogFormat = {
     const said = /^<([^>\s]+)>$/.exec(col);
     if (said) return msg(said[1]!, text, false, s);
     if (col === '*') {
-      const sp = text.indexOf(' ');
-      return msg(sp < 0 ? text : text.slice(0, sp), sp < 0 ? '' : text.slice(sp + 1), true, s);
+      return actionText(text, s);
     }
     if (col === '-->' || col === '<--' || col === '---' || col === '-' || /^-\S+-$/.test(col)) {
       return knownAs(text, s) ?? event(s);

@@ -7,7 +7,7 @@
  *   [2014-04-16 13:04:00] ← dave quit (Ping timeout)
  * Times are UTC unless the export says otherwise (`--tz`).
  */
-import { event, isoDate, knownAs, msg, stamp } from './common.js';
+import { event, isoDate, knownAs, saidOrAction, stamp } from './common.js';
 import type { LogFormat, Parsed } from './types.js';
 
 const LINE = /^\[(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})\] (.*)$/;
@@ -21,10 +21,8 @@ export const irccloud: LogFormat = {
     const s = stamp(m[2]!, isoDate(m[1]!));
     if (!s?.date) return null;
     const rest = m[3]!;
-    const said = /^<([^>\s]+)> ?([\s\S]*)$/.exec(rest);
-    if (said) return msg(said[1]!, said[2]!, false, s);
-    const act = /^\* (\S+) ?([\s\S]*)$/.exec(rest);
-    if (act) return msg(act[1]!, act[2]!, true, s);
+    const p = saidOrAction(rest, s);
+    if (p) return p;
     if (/^(→|←|⇐|⇒|—|\*\*\*) /.test(rest)) return knownAs(rest.replace(/^\S+ /, ''), s) ?? event(s);
     return (
       knownAs(rest, s) ??

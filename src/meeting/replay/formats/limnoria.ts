@@ -6,7 +6,7 @@
  *   2014-04-16T13:02:30  *** carol <carol!~c@host> has joined #kimchi
  *   2014-04-16T13:03:00  *** alice is now known as alice_
  */
-import { event, isoDate, knownAs, msg, stamp } from './common.js';
+import { isoDate, stamp, starredBody } from './common.js';
 import type { LogFormat, Parsed } from './types.js';
 
 const LINE = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})([+-]\d{2}:?\d{2}|Z)? {2}(.*)$/;
@@ -19,13 +19,6 @@ export const limnoria: LogFormat = {
     if (!m) return null;
     const s = stamp(m[2]!, isoDate(m[1]!), m[3]);
     if (!s?.date) return null;
-    const rest = m[4]!;
-    const said = /^<([^>\s]+)> ?([\s\S]*)$/.exec(rest);
-    if (said) return msg(said[1]!, said[2]!, false, s);
-    if (rest.startsWith('*** ')) return knownAs(rest.slice(4), s) ?? event(s);
-    const act = /^\* (\S+) ?([\s\S]*)$/.exec(rest);
-    if (act) return msg(act[1]!, act[2]!, true, s);
-    if (/^-\S+- /.test(rest)) return event(s);
-    return null;
+    return starredBody(m[4]!, s);
   },
 };

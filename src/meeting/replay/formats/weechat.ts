@@ -8,7 +8,7 @@
  *   2014-04-16 13:03:00	<--	dave (~d@host) has quit (Ping timeout)
  * A time_format with `%z` (`… 13:01:55 +0200`) gives the offset.
  */
-import { event, isoDate, knownAs, msg, stamp } from './common.js';
+import { actionText, event, isoDate, knownAs, msg, stamp } from './common.js';
 import type { LogFormat, Parsed } from './types.js';
 
 const LINE = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?: ?([+-]\d{2}:?\d{2}|Z))?\t([^\t]*)\t([\s\S]*)$/;
@@ -24,8 +24,7 @@ export const weechat: LogFormat = {
     const prefix = m[4]!;
     const text = m[5]!;
     if (prefix === ' *' || prefix === '*') {
-      const sp = text.indexOf(' ');
-      return msg(sp < 0 ? text : text.slice(0, sp), sp < 0 ? '' : text.slice(sp + 1), true, s);
+      return actionText(text, s);
     }
     if (prefix === '--' || prefix === '-->' || prefix === '<--' || prefix === '=!=' || prefix === '') {
       return knownAs(text, s) ?? event(s);

@@ -6,7 +6,7 @@
  *   [13:03:00] *** alice is now known as alice_
  * The date is in the file name.
  */
-import { event, knownAs, msg, stamp } from './common.js';
+import { stamp, starredBody } from './common.js';
 import type { LogFormat, Parsed, Ymd } from './types.js';
 
 const LINE = /^\[(\d{2}:\d{2}:\d{2})\] (.*)$/;
@@ -17,15 +17,7 @@ export const znc: LogFormat = {
   parse(line: string): Parsed | null {
     const m = LINE.exec(line);
     if (!m) return null;
-    const s = stamp(m[1]!);
-    const rest = m[2]!;
-    const said = /^<([^>\s]+)> ?([\s\S]*)$/.exec(rest);
-    if (said) return msg(said[1]!, said[2]!, false, s);
-    if (rest.startsWith('*** ')) return knownAs(rest.slice(4), s) ?? event(s);
-    const act = /^\* (\S+) ?([\s\S]*)$/.exec(rest);
-    if (act) return msg(act[1]!, act[2]!, true, s);
-    if (/^-\S+- /.test(rest)) return event(s); // notices
-    return null;
+    return starredBody(m[2]!, stamp(m[1]!));
   },
   fileDate(fileName: string): Ymd | null {
     const m = /_(\d{4})(\d{2})(\d{2})\.log$/.exec(fileName);
