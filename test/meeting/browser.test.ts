@@ -52,7 +52,8 @@ describe.skipIf(!haveChromium)('minutes in headless Chromium', () => {
     await browser?.close();
   });
 
-  async function load(file: string, shot: string, fullPage = false) {
+  /** A new page that records console errors, page errors, dialogs and every request. */
+  async function watchedPage() {
     const page = await browser.newPage();
     const problems: string[] = [];
     const requests: string[] = [];
@@ -65,6 +66,11 @@ describe.skipIf(!haveChromium)('minutes in headless Chromium', () => {
       problems.push(`dialog: ${d.message()}`);
       void d.dismiss();
     });
+    return { page, problems, requests };
+  }
+
+  async function load(file: string, shot: string, fullPage = false) {
+    const { page, problems, requests } = await watchedPage();
     const url = pathToFileURL(file).href;
     const response = await page.goto(url, { waitUntil: 'load' });
     expect(response?.ok() ?? true).toBe(true);
@@ -151,14 +157,7 @@ describe.skipIf(!haveChromium)('minutes in headless Chromium', () => {
     await h.say('carol', '#action carol to buy cake');
     await h.say('alice', '#endmeeting');
     for (const index of [join(h.minutesDir, 'index.html'), join(h.minutesDir, 'virt', 'index.html')]) {
-      const page = await browser.newPage();
-      const problems: string[] = [];
-      const requests: string[] = [];
-      page.on('console', (m) => {
-        if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
-      });
-      page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-      page.on('request', (r) => requests.push(r.url()));
+      const { page, problems, requests } = await watchedPage();
       const url = pathToFileURL(index).href;
       await page.goto(url, { waitUntil: 'load' });
       const rows = `[...document.querySelectorAll('tbody tr')].filter((r) => !r.hidden).map((r) => r.querySelector('td:nth-child(2)').textContent)`;
