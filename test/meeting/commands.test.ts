@@ -505,3 +505,18 @@ describe('the channel topic', () => {
     expect((await h.say('alice', '#endmeeting'))[0]!.setTopic).toBeUndefined();
   });
 });
+
+describe('links', () => {
+  it('irc:// and ssh:// are links, as MeetBot’s UrlProtocols say; javascript: never is', async () => {
+    const h = await started();
+    await h.say('bob', 'irc://irc.libera.chat/#virt is where we meet');
+    await h.say('bob', '#info log in with ssh://ops@bastion.example.org:2222 first');
+    await h.say('bob', '#link javascript:alert(1)');
+    await h.say('alice', '#endmeeting');
+    const m = h.read(minutesBase(h) + '.html');
+    expect(m).toContain('<a href="irc://irc.libera.chat/#virt" rel="nofollow noopener">');
+    expect(m).toContain('<a href="ssh://ops@bastion.example.org:2222" rel="nofollow noopener">');
+    expect(m).not.toContain('href="javascript:');
+    expect(h.read(minutesBase(h) + '.txt')).toContain('LINK: irc://irc.libera.chat/#virt is where we meet');
+  });
+});
