@@ -10,7 +10,7 @@ import type { MeetingManager } from '../src/meeting/manager.js';
 function meetings(services: Record<string, unknown>): MeetingManager {
   const m = services['meetings'] as MeetingManager | undefined;
   if (!m || typeof m.endMeeting !== 'function') {
-    throw new CommandError('no meeting can be ended here: the meetings engine is not running');
+    throw new CommandError('no meeting is open here: the meetings engine is not running');
   }
   return m;
 }
@@ -44,7 +44,7 @@ export const group: CommandGroup = {
       path: ['meeting', 'list'],
       summary: 'list the meetings open now, where and since when',
       args: [],
-      examples: [{ input: 'meeting list', reply: 'meeting' }],
+      examples: [{ input: 'meeting list', reply: 'no meeting is open' }],
       async run(ctx) {
         const open = meetings(ctx.services).openMeetings();
         if (open.length === 0) return { reply: 'no meeting is open' };
