@@ -2,6 +2,7 @@ import { CommandError, type CommandGroup } from '../src/command/spec.js';
 import { commandHelp, listing } from '../src/command/usage.js';
 import { showToken } from '../src/grammar/show.js';
 import { closest } from '../src/grammar/suggest.js';
+import { meetingHelpLine } from '../src/meeting/commands.js';
 import { arg, defineCommand } from '../src/pipeline/define.js';
 
 export const group: CommandGroup = {
@@ -27,12 +28,8 @@ export const group: CommandGroup = {
             .filter((w) => w !== '') ?? [];
         if (topic.length === 0) {
           const groups = registry.allGroups().map((g) => g.name);
-          const meetings =
-            ctx.place.hearsChatter === false
-              ? 'meetings: /meeting start, /meeting topic, /meeting info, /meeting action, /meeting end'
-              : 'meetings: #startmeeting, #topic, #info, #action, #agreed, #endmeeting';
           return {
-            reply: `commands: ${groups.join(', ')} — 'help GROUP' or 'help COMMAND' for details; ${meetings}`,
+            reply: `commands: ${groups.join(', ')} — 'help GROUP' or 'help COMMAND' for details; ${meetingHelpLine(ctx.place)}`,
           };
         }
         const path = registry.canonicalPrefix(topic);

@@ -4,6 +4,7 @@ import { confirmGroups } from './confirm.js';
 import { group as help } from './help.js';
 import { group as history } from './history.js';
 import { group as host } from './host.js';
+import { group as meeting } from './meeting.js';
 import { group as network } from './network.js';
 import { group as permissions } from './permissions.js';
 import { group as template } from './template.js';
@@ -12,5 +13,17 @@ import { group as vm } from './vm.js';
 import { group as whoami } from './whoami.js';
 
 export function allGroups(): CommandGroup[] {
-  return [help, vm, host, network, template, version, ...confirmGroups, whoami, permissions, history];
+  return [
+    help,
+    vm,
+    host,
+    network,
+    template,
+    version,
+    ...confirmGroups,
+    whoami,
+    permissions,
+    history,
+    meeting,
+  ];
 }

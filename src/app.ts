@@ -22,6 +22,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     dataDir: config.bot.dataDir,
     minutesDir: config.bot.minutesDir ?? join(config.bot.dataDir, 'minutes'),
     botNick: config.bot.nick,
+    idleEndMinutes: config.meetings.idleEndMinutes,
+    autoEndHours: config.meetings.autoEndHours,
+    // Two channels of the same name on two networks must not share a folder.
+    networkInPath: config.irc.length + config.discord.length > 1,
   };
   if (config.bot.minutesUrl !== undefined) meetingOptions.minutesUrl = config.bot.minutesUrl;
   if (options.now !== undefined) meetingOptions.clock = options.now;

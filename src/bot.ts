@@ -11,7 +11,7 @@ import { CommandRegistry } from './command/registry.js';
 import type { CommandGroup } from './command/spec.js';
 import type { Config } from './config/schema.js';
 import { createLogger } from './core/logger.js';
-import type { AuditRecord, ChatEvent } from './core/types.js';
+import type { AuditRecord, ChatEvent, Place, Reply } from './core/types.js';
 import type { HostRegistry } from './libvirt/hosts.js';
 import type { MeetingService } from './meeting/service.js';
 import type { PermissionDesk } from './pipeline/context.js';
@@ -20,6 +20,10 @@ import { recordLapses } from './pipeline/lapses.js';
 import { createPipeline, type Handler } from './pipeline/pipeline.js';
 
 const LAPSE_SWEEP_MS = 10_000;
+const MEETING_SWEEP_MS = 60_000;
+
+/** Posts what the bot says on its own initiative (meeting notices, events) where it belongs. */
+export type Announcer = (place: Place, replies: Reply[]) => Promise<void>;
 
 export interface BotParts {
   config: Config;
@@ -54,6 +58,8 @@ export class Bot {
   private current: Config;
   private readonly meetings: MeetingService | undefined;
   private readonly lapseTimer: NodeJS.Timeout;
+  private readonly meetingTimer: NodeJS.Timeout;
+  private announcer: Announcer | undefined;
 
   constructor(parts: BotParts) {
     const now = parts.now ?? (() => new Date());
@@ -89,6 +95,24 @@ export class Bot {
       );
     }, LAPSE_SWEEP_MS);
     this.lapseTimer.unref();
+    // Meetings idle too long are ended, and notices of meetings ended from elsewhere are posted.
+    this.meetingTimer = setInterval(() => void this.sweepMeetings(), MEETING_SWEEP_MS);
+    this.meetingTimer.unref();
+  }
+
+  /** Where the bot's own notices go (the service wires the transports' `send`). */
+  announceWith(announcer: Announcer): void {
+    this.announcer = announcer;
+  }
+
+  /** Ends meetings left open too long and posts the meetings' notices. */
+  async sweepMeetings(now?: Date): Promise<void> {
+    if (!this.meetings) return;
+    for (const notice of this.meetings.sweep(now)) {
+      await this.announcer?.(notice.place, notice.replies).catch((error: unknown) =>
+        this.logger.warn({ err: error }, 'a meeting notice could not be posted'),
+      );
+    }
   }
 
   get config(): Config {
@@ -102,12 +126,12 @@ export class Bot {
 
   /** What the transports saw happen (nick changes, lines really sent): meetings follow them. */
   observe(event: ChatEvent): void {
-    const meetings = this.meetings as (MeetingService & { onEvent?(e: ChatEvent): void }) | undefined;
-    meetings?.onEvent?.(event);
+    this.meetings?.onEvent(event);
   }
 
   async close(): Promise<void> {
     clearInterval(this.lapseTimer);
+    clearInterval(this.meetingTimer);
     await Promise.allSettled([this.hosts.close(), this.meetings?.close(), this.audit.close()]);
     this.logger.flush?.();
   }

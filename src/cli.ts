@@ -2,7 +2,7 @@
  * virtbot's command line:
  *   virtbot console [--as NAME] [--config FILE]
  *   virtbot test [--config FILE] FILE.chat…
- *   virtbot replay LOGFILE [--channel '#name'] [--bot-nick NICK] [--out DIR]
+ *   virtbot replay LOGFILE [--channel '#name'] [--bot-nick NICK] [--out DIR] [--date D] [--tz Z] [--format F] [--minutes-url U] [--strict]
  *   virtbot run --config FILE
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -18,8 +18,11 @@ const app = () => import('./app.js');
 const USAGE = `usage:
   virtbot console [--as NAME] [--config FILE]     talk to virtbot in this terminal
   virtbot test [--config FILE] FILE.chat…         run transcript tests
-  virtbot replay LOGFILE [--channel '#name'] [--bot-nick NICK] [--out DIR]
-                                                  write minutes from an existing IRC log
+  virtbot replay LOGFILE [--channel '#name'] [--bot-nick NICK] [--out DIR] [--date YYYY-MM-DD]
+                 [--tz ZONE] [--format irssi|weechat|znc|limnoria|hexchat|quassel|irccloud|virtbot]
+                 [--minutes-url URL] [--strict]
+                                                  write minutes from an existing IRC log (exit 1 when
+                                                  it holds no meeting; --strict: or an unreadable line)
   virtbot run --config FILE                       connect to the configured IRC networks and Discord servers
   virtbot docs [--out FILE]                       print the command reference (Markdown)
 Without --config, virtbot uses its built-in demo: one host 'test' on libvirt's test driver.
@@ -136,7 +139,16 @@ async function testCommand(argv: string[]): Promise<number> {
 async function replayCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { channel: { type: 'string' }, 'bot-nick': { type: 'string' }, out: { type: 'string' } },
+    options: {
+      channel: { type: 'string' },
+      'bot-nick': { type: 'string' },
+      out: { type: 'string' },
+      date: { type: 'string' },
+      tz: { type: 'string' },
+      format: { type: 'string' },
+      'minutes-url': { type: 'string' },
+      strict: { type: 'boolean' },
+    },
     allowPositionals: true,
   });
   if (positionals.length !== 1) throw new UsageFailure('virtbot replay needs exactly one LOGFILE');
@@ -144,8 +156,20 @@ async function replayCommand(argv: string[]): Promise<number> {
   const options: Parameters<typeof replay>[0] = { logFile: positionals[0]!, outDir: values.out ?? 'minutes' };
   if (values.channel !== undefined) options.channel = values.channel;
   if (values['bot-nick'] !== undefined) options.botNick = values['bot-nick'];
+  if (values.date !== undefined) options.date = values.date;
+  if (values.tz !== undefined) options.tz = values.tz;
+  if (values.format !== undefined) options.format = values.format;
+  if (values['minutes-url'] !== undefined) options.minutesUrl = values['minutes-url'];
   const result = await replay(options);
   process.stdout.write(`${formatReplaySummary(result)}\n`);
+  if (result.meetings.length === 0) {
+    process.stderr.write('virtbot: no meeting found in the log\n');
+    return 1;
+  }
+  if (values.strict === true && result.unreadableCount > 0) {
+    process.stderr.write(`virtbot: --strict: ${result.unreadableCount} unreadable lines\n`);
+    return 1;
+  }
   return 0;
 }
 

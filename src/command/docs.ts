@@ -1,4 +1,5 @@
 /** The command reference (docs/COMMANDS.md), generated from the declarations alone. */
+import { meetingReference } from '../meeting/commands.js';
 import type { CommandRegistry } from './registry.js';
 import { type CommandSpec, permissionOf } from './spec.js';
 import { constraintNotes, describeArg, usageLine } from './usage.js';
@@ -44,5 +45,6 @@ export function commandReference(registry: CommandRegistry): string {
     }
     for (const spec of group.commands) lines.push(...commandSection(spec));
   }
+  lines.push(...meetingReference());
   return `${lines.join('\n').trimEnd()}\n`;
 }

@@ -18,6 +18,16 @@ export const BotSchema = z
   })
   .strict();
 
+/** Meetings: when a meeting left open may be ended by anyone, and when it ends by itself. */
+export const MeetingsSchema = z
+  .object({
+    /** Minutes without a line from a chair after which anyone may #endmeeting (0: never). */
+    idleEndMinutes: z.number().int().min(0).default(60),
+    /** Hours without any line after which an open meeting is ended and its minutes written (0: never). */
+    autoEndHours: z.number().min(0).default(24),
+  })
+  .strict();
+
 export const ConfigSchema = z
   .object({
     bot: BotSchema.default({ nick: 'virtbot', prefix: '!', dataDir: './var', maxLineBytes: 4096 }),
@@ -33,6 +43,7 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ rotateBytes: 64 * 1024 * 1024, rotateDaily: true }),
+    meetings: MeetingsSchema.default({ idleEndMinutes: 60, autoEndHours: 24 }),
     ...HostsSection,
     ...AccessSection,
     ...TransportsSection,

@@ -59,6 +59,13 @@ export interface InboundMessage {
   sender: Sender;
   /** The line as said (prefix or mention stripped when addressed); for structured commands, their canonical text. */
   text: string;
+  /**
+   * The line exactly as the person typed it in the conversation, prefix or mention included
+   * (`!vm nic add web01`, `@virtbot #info x`), when it differs from `text`. The meeting log is a
+   * verbatim record and uses it; absent means `text` is what was said. Transports set it;
+   * structured commands (slash) leave it out.
+   */
+  said?: string;
   time: Date;
   /** True when the line is addressed to the bot (prefix, mention, private message, slash command). */
   addressed: boolean;

@@ -2,9 +2,10 @@
  * Where the minutes go and how they are written.
  *
  * Layout (MeetBot's `%(channel)s/%%Y/%(channel)s.%%F-%%H.%%M`):
- *   minutesDir/CHANNEL/YYYY/NAME.YYYY-MM-DD-HH.MM.{html,txt,md,log.html,log.txt}
- * CHANNEL is the channel without its `#` and lower-cased; NAME is the #meetingname when set,
- * else CHANNEL. Both go through `safeFileComponent` (a-z 0-9 . _ + - only, no leading dot,
+ *   minutesDir/[NETWORK/]CHANNEL/YYYY/NAME.YYYY-MM-DD-HH.MM[-N].{html,txt,md,json,log.html,log.txt}
+ * CHANNEL is the channel without its `#` and lower-cased (a Discord channel's name, not its id);
+ * NETWORK is there when more than one network is configured; NAME is the #meetingname when set,
+ * else CHANNEL. A basename another meeting already used gets `-2`, `-3`, …: nothing is overwritten. Both go through `safeFileComponent` (a-z 0-9 . _ + - only, no leading dot,
  * ≤ 64 characters), so no name can climb out of minutesDir. Times are the meeting's start, UTC.
  *
  * Files are written to a temporary name and renamed, so a reader never sees half a file;
@@ -12,6 +13,7 @@
  */
 import {
   closeSync,
+  existsSync,
   fchmodSync,
   mkdirSync,
   mkdtempSync,
@@ -22,6 +24,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { jsonMinutes } from './json.js';
 import {
   buildModel,
   HTML_LOG_FOOT,
@@ -46,27 +49,44 @@ export interface MinutesLocation {
   relative: string;
   /** What the channel is told: `minutesUrl/relative` when a URL base is configured, else the file path. */
   public: string;
+  /** The channel's folder (its index.html goes there). */
+  channelDir: string;
 }
 
-export const MINUTES_EXTENSIONS = ['.html', '.txt', '.md', '.log.html', '.log.txt'] as const;
+export const MINUTES_EXTENSIONS = ['.html', '.txt', '.md', '.json', '.log.html', '.log.txt'] as const;
 
-export function locateMinutes(
-  minutesDir: string,
-  minutesUrl: string | undefined,
-  channel: string,
-  name: string | null,
-  start: number,
-): MinutesLocation {
-  const chan = safeFileComponent(channel, 'channel');
-  const d = new Date(start);
+export interface LocateInput {
+  minutesDir: string;
+  minutesUrl?: string | undefined;
+  /** The channel's name ('#kimchi', or a Discord channel's name). */
+  channel: string;
+  /** The network's name, when it goes in the path (more than one network configured). */
+  network?: string | undefined;
+  name: string | null;
+  start: number;
+  /** True when a basename is already used (a file of another meeting): the next suffix is tried. */
+  taken?: (dir: string, basename: string) => boolean;
+}
+
+/** True when any of a meeting's files exists under `dir` with that basename. */
+export function basenameTaken(dir: string, basename: string): boolean {
+  return MINUTES_EXTENSIONS.some((ext) => existsSync(join(dir, basename + ext)));
+}
+
+export function locateMinutes(input: LocateInput): MinutesLocation {
+  const chan = safeFileComponent(input.channel, 'channel');
+  const d = new Date(input.start);
   const p = (n: number) => String(n).padStart(2, '0');
   const year = String(d.getUTCFullYear());
   const stamp = `${year}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())}-${p(d.getUTCHours())}.${p(d.getUTCMinutes())}`;
-  const basename = `${name ? safeFileComponent(name, chan) : chan}.${stamp}`;
-  const relative = `${chan}/${year}/${basename}`;
-  const dir = join(minutesDir, chan, year);
-  const pub = minutesUrl ? `${minutesUrl.replace(/\/+$/, '')}/${relative}` : join(dir, basename);
-  return { dir, basename, relative, public: pub };
+  const folder = input.network ? `${safeFileComponent(input.network, 'network')}/${chan}` : chan;
+  const dir = join(input.minutesDir, ...folder.split('/'), year);
+  const first = `${input.name ? safeFileComponent(input.name, chan) : chan}.${stamp}`;
+  let basename = first;
+  for (let n = 2; input.taken?.(dir, basename); n++) basename = `${first}-${n}`;
+  const relative = `${folder}/${year}/${basename}`;
+  const pub = input.minutesUrl ? `${input.minutesUrl.replace(/\/+$/, '')}/${relative}` : join(dir, basename);
+  return { dir, basename, relative, public: pub, channelDir: join(input.minutesDir, ...folder.split('/')) };
 }
 
 function writeChunks(path: string, chunks: Iterable<string>, mode: number): void {
@@ -182,8 +202,28 @@ export class LogSink {
   }
 }
 
-/** Writes the five files for a meeting (the logs from `sink` when they were streamed); returns their paths. */
-export function writeMinutes(m: Meeting, loc: MinutesLocation, sink?: LogSink): string[] {
+/** What a meeting's minutes know beyond the Meeting itself (where it was, the files). */
+export interface MinutesContext {
+  transport: string;
+  network: string;
+  /** ISO time the files were written. */
+  written: string;
+}
+
+/**
+ * Writes the six files for a meeting (the logs from `sink` when they were streamed); returns
+ * their paths, the raw log first.
+ */
+export function writeMinutes(
+  m: Meeting,
+  loc: MinutesLocation,
+  sink?: LogSink,
+  ctx: MinutesContext = {
+    transport: '',
+    network: '',
+    written: new Date(m.endTime ?? m.lastTime).toISOString(),
+  },
+): string[] {
   mkdirSync(loc.dir, { recursive: true });
   const logUrl = `${loc.public}.log.html`;
   const model = buildModel(m, loc.basename, logUrl);
@@ -194,10 +234,11 @@ export function writeMinutes(m: Meeting, loc: MinutesLocation, sink?: LogSink): 
     '.html': () => renderHtmlMinutes(model),
     '.txt': () => renderTextMinutes(model),
     '.md': () => renderMarkdownMinutes(model),
+    '.json': () => [`${JSON.stringify(jsonMinutes(model, loc, ctx), null, 2)}\n`],
     '.log.html': () => renderHtmlLog(model),
   };
   const files: string[] = [];
-  for (const ext of ['.log.txt', '.html', '.txt', '.md', '.log.html'] as const) {
+  for (const ext of ['.log.txt', '.html', '.txt', '.md', '.json', '.log.html'] as const) {
     const path = join(loc.dir, loc.basename + ext);
     if (sink && ext === '.log.txt') continue;
     if (sink && ext === '.log.html') {

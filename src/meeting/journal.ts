@@ -6,10 +6,15 @@
  * #endmeeting.
  *
  * Entries:
- *   {"k":"meeting","v":1,"place":"irc:net:#chan","channel":"#chan"}   first line
- *   {"k":"line","n":"alice","x":"#info hi","t":1397653315000}         a line said ("a":1 for /me)
- *   {"k":"line","n":"virtbot","x":"Current topic: x","t":…,"b":1}     a line the bot said
+ *   {"k":"meeting","v":2,"place":"irc:net:#chan","channel":"#chan","p":{…Place},
+ *    "carried":[…],"topic":"old topic"}                               first line (v1: no p/carried/topic)
+ *   {"k":"line","n":"alice","x":"!vm list","c":"vm list","p":"account:net:alice","t":1397653315000}
+ *       a line said: x as said, c the command text when it differs, p the proven person ("a":1 for /me)
+ *   {"k":"line","n":"virtbot","x":"Current topic: x","t":…,"b":1}     a line the bot sent
  *   {"k":"op","n":"alice","x":"alice: vm start web01 → ok","t":…,"o":"ok"}  an operation record
+ *   {"k":"nick","f":"alice","n":"alice_","t":…}                       a nick change
+ *   {"k":"loc","x":"scrum.2014-04-16-13.01-2","m":"scrum"}           the files' basename, claimed
+ *   {"k":"end","by":"admin","t":…,"h":"admin"|"idle"}                 ended without #endmeeting
  * A torn last line (crash during a write) is ignored on reading.
  */
 import { createHash } from 'node:crypto';
@@ -25,12 +30,27 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import type { Place } from '../core/types.js';
+import type { CarriedAction } from './state.js';
 import { safeFileComponent } from './text.js';
 
+export interface JournalHead {
+  k: 'meeting';
+  v: 1 | 2;
+  place: string;
+  channel: string;
+  p?: Place;
+  carried?: CarriedAction[];
+  topic?: string | null;
+}
+
 export type JournalEntry =
-  | { k: 'meeting'; v: 1; place: string; channel: string }
-  | { k: 'line'; n: string; x: string; t: number; a?: 1; b?: 1 }
-  | { k: 'op'; n: string; x: string; t: number; o: string };
+  | JournalHead
+  | { k: 'line'; n: string; x: string; t: number; c?: string; p?: string; a?: 1; b?: 1 }
+  | { k: 'op'; n: string; x: string; t: number; o: string }
+  | { k: 'nick'; f: string; n: string; t: number }
+  | { k: 'loc'; x: string; m: string | null }
+  | { k: 'end'; by: string; t: number; h: 'admin' | 'idle' };
 
 export function journalDir(dataDir: string): string {
   return join(dataDir, 'meetings');
@@ -88,6 +108,7 @@ export interface JournalFile {
   path: string;
   place: string;
   channel: string;
+  head: JournalHead;
   entries: JournalEntry[];
   /** Lines that could not be parsed (a torn last line is normal after a crash). */
   bad: number;
@@ -125,7 +146,7 @@ export function readJournals(dataDir: string): JournalFile[] {
     }
     const head = entries[0];
     if (head?.k !== 'meeting') continue;
-    out.push({ path, place: head.place, channel: head.channel, entries: entries.slice(1), bad });
+    out.push({ path, place: head.place, channel: head.channel, head, entries: entries.slice(1), bad });
   }
   return out;
 }

@@ -9,7 +9,14 @@
  * external resource and every script), well-formed XML as well as valid HTML5, with all chat
  * text escaped and only http/https/ftp/mailto URLs turned into links.
  */
-import { type Item, type LogLine, type Meeting, USEFUL_COMMANDS } from './state.js';
+import {
+  type CarriedAction,
+  type Item,
+  type LogLine,
+  type Meeting,
+  type Person,
+  USEFUL_COMMANDS,
+} from './state.js';
 import {
   escapeHtml,
   escapeMarkdown,
@@ -28,6 +35,15 @@ export interface TopicSection {
   items: Item[];
 }
 
+/** A person as the minutes name them: one entry per identity. */
+export interface PersonSummary {
+  key: string;
+  /** The name shown: their nicks (`alice / alice_`), disambiguated when two people share one. */
+  nick: string;
+  nicks: string[];
+  count: number;
+}
+
 export interface MinutesModel {
   title: string;
   channel: string;
@@ -38,6 +54,8 @@ export interface MinutesModel {
   start: number;
   /** null while the meeting is still open (#save). */
   end: number | null;
+  /** How it ended: a chair's #endmeeting, a late #endmeeting, an admin, idleness, the end of a log. */
+  endedBy: Meeting['endedBy'];
   /** When the minutes were written (the end, or the last line for #save). */
   asOf: number;
   /** File basename without extension, for relative links between the files. */
@@ -48,14 +66,41 @@ export interface MinutesModel {
   actions: Item[];
   actionsByPerson: { nick: string; actions: Item[] }[];
   unassigned: Item[];
+  /** Action items of the previous meeting, with whether they were closed here. */
+  carried: CarriedAction[];
+  /** Operations run during the meeting (also in `sections`, under their topic). */
+  operations: Item[];
   /** Real speakers, most lines first. */
-  people: { nick: string; count: number }[];
+  people: PersonSummary[];
+  /** Names given with #nick who did not speak. */
+  named: string[];
   lines: readonly LogLine[];
+  /** How many lines the log has (the lines themselves may have been streamed to disk). */
+  lineCount: number;
 }
 
 export function meetingTitle(m: Meeting): string {
   const label = m.meetingTopic ?? m.name;
   return label ? `${m.channel}: ${label}` : `${m.channel} Meeting`;
+}
+
+function keyKind(key: string): string {
+  const [kind, ...rest] = key.split(':');
+  if (kind === 'user') return `user ${rest.join(':')}`;
+  if (kind === 'discord') return `Discord id ${rest.join(':')}`;
+  if (kind === 'account') return `account ${rest.slice(1).join(':')}`;
+  return 'unidentified';
+}
+
+/** One display name per person: their nicks joined, disambiguated where two people share one. */
+export function personLabels(people: Iterable<Person>): Map<string, string> {
+  const base = new Map<string, string>();
+  for (const p of people) base.set(p.key, p.nicks.join(' / '));
+  const uses = new Map<string, number>();
+  for (const l of base.values()) uses.set(nickKey(l), (uses.get(nickKey(l)) ?? 0) + 1);
+  const out = new Map<string, string>();
+  for (const [k, l] of base) out.set(k, (uses.get(nickKey(l)) ?? 0) > 1 ? `${l} [${keyKind(k)}]` : l);
+  return out;
 }
 
 export function buildModel(m: Meeting, basename: string, logUrl: string): MinutesModel {
@@ -71,34 +116,47 @@ export function buildModel(m: Meeting, basename: string, logUrl: string): Minute
   }
   if (current.topic || current.items.length) sections.push(current);
 
+  const labels = personLabels(m.people.values());
   const actions = m.items.filter((i) => i.type === 'ACTION');
-  // Who can be assigned an action: those who spoke, and those named with #nick.
-  const candidates = new Map<string, string>();
-  for (const [k, p] of m.people) candidates.set(k, p.nick);
-  for (const [k, n] of m.named) if (!candidates.has(k)) candidates.set(k, n);
-  const sorted = [...candidates.entries()].sort((a, b) => a[0].localeCompare(b[0]));
+  // Who can be assigned an action: those who spoke (by any of their nicks), the chairs (spoken
+  // or not), and those named with #nick.
+  const candidates: { label: string; nicks: string[] }[] = [];
+  const seen = new Set<string>();
+  for (const p of m.people.values()) {
+    if (p.count === 0 && !m.isChair(p.key)) continue;
+    candidates.push({ label: p.nicks[0]!, nicks: p.nicks });
+    for (const n of p.nicks) seen.add(nickKey(n));
+  }
+  for (const n of [...m.pendingChairs.values(), ...m.named.values()]) {
+    if (seen.has(nickKey(n))) continue;
+    seen.add(nickKey(n));
+    candidates.push({ label: n, nicks: [n] });
+  }
+  candidates.sort((a, b) => nickKey(a.label).localeCompare(nickKey(b.label)));
   const assigned = new Set<Item>();
   const actionsByPerson: { nick: string; actions: Item[] }[] = [];
-  for (const [, nick] of sorted) {
-    const re = nickMatcher(nick);
-    const mine = actions.filter((a) => re.test(a.text));
+  for (const c of candidates) {
+    const res = c.nicks.map(nickMatcher);
+    const mine = actions.filter((a) => res.some((re) => re.test(a.text)));
     if (mine.length === 0) continue;
     for (const a of mine) assigned.add(a);
-    actionsByPerson.push({ nick, actions: mine });
+    actionsByPerson.push({ nick: c.label, actions: mine });
   }
   const people = [...m.people.values()]
     .filter((p) => p.count > 0)
-    .sort((a, b) => b.count - a.count || nickKey(a.nick).localeCompare(nickKey(b.nick)))
-    .map((p) => ({ nick: p.nick, count: p.count }));
+    .map((p) => ({ key: p.key, nick: labels.get(p.key)!, nicks: [...p.nicks], count: p.count }))
+    .sort((a, b) => b.count - a.count || nickKey(a.nick).localeCompare(nickKey(b.nick)));
+  const spoke = new Set(people.flatMap((p) => p.nicks.map(nickKey)));
   return {
     title: meetingTitle(m),
     channel: m.channel,
     name: m.name,
     meetingTopic: m.meetingTopic,
-    owner: m.owner,
+    owner: m.ownerNick(),
     chairs: m.chairList(),
     start: m.startTime,
     end: m.endTime,
+    endedBy: m.endedBy,
     asOf: m.endTime ?? m.lastTime,
     basename,
     logUrl,
@@ -106,8 +164,12 @@ export function buildModel(m: Meeting, basename: string, logUrl: string): Minute
     actions,
     actionsByPerson,
     unassigned: actions.filter((a) => !assigned.has(a)),
+    carried: m.carried,
+    operations: m.items.filter((i) => i.type === 'OPERATION'),
     people,
+    named: [...m.named.values()].filter((n) => !spoke.has(nickKey(n))),
     lines: m.lines,
+    lineCount: m.lineCount,
   };
 }
 
@@ -180,10 +242,23 @@ function detailsHtml(model: MinutesModel, item: Item): string {
   return `<span class="details">(<span class="nick">${escapeHtml(item.nick)}</span>, <a href="${href}">${hms(item.time)}</a>)</span>`;
 }
 
+const END_REASONS: Record<MinutesModel['endedBy'], string> = {
+  chair: '',
+  late: ' (ended by a participant after no chair had spoken for a while)',
+  admin: ' (ended by an administrator)',
+  idle: ' (ended automatically: nothing had been said for too long)',
+  'log-end': ' (the log ends without #endmeeting)',
+};
+
 function endSentence(model: MinutesModel): string {
   return model.end !== null
-    ? `Meeting ended at ${hms(model.end)} UTC`
+    ? `Meeting ended at ${hms(model.end)} UTC${END_REASONS[model.endedBy]}`
     : `Meeting still in progress; minutes saved at ${hms(model.asOf)} UTC`;
+}
+
+/** `1. bob to fix the build (bob, 2024-01-08) — done (closed by alice)` */
+function carriedText(c: CarriedAction): string {
+  return `${c.id}. ${c.text} (${c.nick}, ${c.date}) — ${c.done ? `done (closed by ${c.done.nick})` : 'still open'}`;
 }
 
 export function* renderHtmlMinutes(model: MinutesModel): Generator<string> {
@@ -221,11 +296,24 @@ export function* renderHtmlMinutes(model: MinutesModel): Generator<string> {
   if (model.unassigned.length === 0) yield '<li>(none)</li>\n';
   for (const a of model.unassigned) yield `<li>${itemHtml(model, a, false)}</li>\n`;
   yield '</ol>\n</li>\n</ol>\n';
+  if (model.carried.length > 0) {
+    yield '<h2>Action items carried over</h2>\n<ol class="carried">\n';
+    for (const c of model.carried) {
+      const done = c.done
+        ? ` <span class="outcome ok">done</span> <span class="details">(closed by <span class="nick">${escapeHtml(c.done.nick)}</span>, <a href="${escapeHtml(model.basename)}.log.html#l-${c.done.line}">${hms(c.done.time)}</a>)</span>`
+        : ' <span class="outcome pending">still open</span>';
+      yield `<li value="${c.id}">${htmlWithLinks(c.text)} <span class="details">(<span class="nick">${escapeHtml(c.nick)}</span>, ${escapeHtml(c.date)})</span>${done}</li>\n`;
+    }
+    yield '</ol>\n';
+  }
   yield '<h2>People present (lines said)</h2>\n<ol class="people">\n';
   if (model.people.length === 0) yield '<li>(none)</li>\n';
   for (const p of model.people)
     yield `<li><span class="nick">${escapeHtml(p.nick)}</span> (${p.count})</li>\n`;
-  yield '</ol>\n<h2>Useful commands</h2>\n';
+  yield '</ol>\n';
+  if (model.named.length > 0)
+    yield `<p class="details">Named with #nick (did not speak): ${escapeHtml(model.named.join(', '))}</p>\n`;
+  yield '<h2>Useful commands</h2>\n';
   yield `<p><code>${escapeHtml(USEFUL_COMMANDS)}</code> — and <code>#commands</code> for all of them.</p>\n`;
   yield '<p class="generated">Generated by virtbot, the MeetBot way.</p>\n</body>\n</html>\n';
 }
@@ -351,9 +439,16 @@ export function* renderTextMinutes(model: MinutesModel): Generator<string> {
   if (model.unassigned.length === 0) yield '  * (none)\n';
   for (const a of model.unassigned) yield `${wrap(`* ${a.text}`, 2)}\n`;
   yield '\n\n\n\n';
+  if (model.carried.length > 0) {
+    yield underline('Action items carried over', '-');
+    for (const c of model.carried) yield `${wrap(`* ${carriedText(c)}`, 1)}\n`;
+    yield '\n\n\n\n';
+  }
   yield underline('People present (lines said)', '-');
   if (model.people.length === 0) yield '* (none)\n';
   for (const p of model.people) yield `* ${p.nick} (${p.count})\n`;
+  if (model.named.length > 0)
+    yield `\n${wrap(`Named with #nick (did not speak): ${model.named.join(', ')}`, 0)}\n`;
   yield '\n\n\n\n';
   yield underline('Useful commands', '-');
   yield `${USEFUL_COMMANDS} (#commands lists them all)\n\n\n`;
@@ -405,9 +500,15 @@ export function* renderMarkdownMinutes(model: MinutesModel): Generator<string> {
   yield '* **UNASSIGNED**\n';
   if (model.unassigned.length === 0) yield '  * (none)\n';
   for (const a of model.unassigned) yield `  * ${itemMd(model, a, false)}\n`;
+  if (model.carried.length > 0) {
+    yield '\n## Action items carried over\n\n';
+    for (const c of model.carried) yield `* ${escapeMarkdown(carriedText(c))}\n`;
+  }
   yield '\n## People present (lines said)\n\n';
   if (model.people.length === 0) yield '* (none)\n';
   for (const p of model.people) yield `* ${escapeMarkdown(p.nick)} (${p.count})\n`;
+  if (model.named.length > 0)
+    yield `\nNamed with #nick (did not speak): ${escapeMarkdown(model.named.join(', '))}\n`;
   yield `\n## Useful commands\n\n${USEFUL_COMMANDS.split(' ')
     .map((c) => '`' + c + '`')
     .join(' ')} (\`#commands\` lists them all)\n\n_Generated by virtbot, the MeetBot way._\n`;

@@ -2,23 +2,27 @@
  * `virtbot replay LOGFILE`: builds the minutes and logs of the meetings in an existing IRC log
  * through the same MeetingManager and state machine as a live meeting.
  *
- * Reads, streaming:
- *   `HH:MM:SS <nick> text`    (MeetBot's own .log.txt, the seed's format; `<@nick>` / `<+nick>` too)
- *   `[HH:MM] <nick> text`, `[HH:MM:SS] <nick> text`, `<nick> text` (time of the previous line)
- *   `HH:MM:SS * nick action`, `[HH:MM] * nick action`, `* nick action`
- * Join/part/quit/mode/"Log opened" lines (`-!-`, `***`, `-->`, `<--`, `--`) are counted as
- * skipped; `--- Day changed Thu Apr 17 2014` moves the date. Anything else is reported as
- * unreadable, with its line number, never silently dropped. Blank lines are ignored.
+ * The log's format is detected (replay/formats: irssi, WeeChat, ZNC, Limnoria ChannelLogger,
+ * HexChat, Quassel, irccloud, virtbot's and MeetBot's own .log.txt) or forced (`format`).
+ * Join/part/quit/mode lines are counted as skipped; "is now known as" lines are nick changes
+ * (the person keeps their chair and their lines). Anything else is reported as unreadable, with
+ * its line number, never silently dropped. Blank lines are ignored. A line that is not UTF-8 is
+ * read as cp1252 (what Windows clients and old irssi setups write), with a warning.
  *
- * The date: from the bot's "Meeting started Wed Apr 16 13:01:55 2014 UTC" line when the log
- * has one, else `date`, else a YYYY-MM-DD in the file name, else the file's mtime (UTC). A time
- * earlier than the previous line's by more than an hour means the log went past midnight.
+ * The date: `date` (YYYY-MM-DD) for the lines before the log says one; else the log's own date
+ * lines (`--- Log opened`, `--- Day changed`, `**** BEGIN LOGGING`, full timestamps); else the
+ * bot's "Meeting started Wed Apr 16 13:01:55 2014 UTC"; else a date in the file name; else the
+ * file's mtime (with a warning). A time earlier than the previous line's by more than an hour
+ * means the log went past midnight. Times are in `tz` (an IANA zone, default UTC) unless a line
+ * carries its offset; the minutes are in UTC.
  * The bot's nick: `botNick`, else whoever said "Meeting started …", else 'virtbot'; its lines
  * are in the log but are not people and are never commands.
  */
 import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { type IngestResult, MeetingManager } from './manager.js';
+import { personLabels } from './minutes.js';
+import { detectFormat, type LogFormat, logFormat, type Parsed, type Ymd } from './replay/formats/index.js';
 import type { Item, Meeting } from './state.js';
 import { hms, nickKey, parseAsctime, ymd } from './text.js';
 
@@ -34,6 +38,10 @@ export interface ReplayOptions {
   date?: string;
   /** Public base URL of outDir, used in the minutes' links to the log (default: file paths). */
   minutesUrl?: string;
+  /** The IANA time zone the log's times are in (default UTC). */
+  tz?: string;
+  /** The log format's name (default: detected). */
+  format?: string;
 }
 
 export interface ReplayMeetingSummary {
@@ -60,7 +68,15 @@ export interface ReplayResult {
   botNick: string;
   /** The date the log's times were taken on (YYYY-MM-DD) and where it came from. */
   date: string;
-  dateSource: 'meeting-started' | 'option' | 'file-name' | 'mtime';
+  dateSource: 'option' | 'log' | 'meeting-started' | 'file-name' | 'mtime';
+  /** The format read, and whether it was detected (how many sample lines it read) or forced. */
+  format: string;
+  formatDetected: { read: number; of: number } | null;
+  tz: string;
+  /** Things the reader had to guess or repair (cp1252 lines, a date from the mtime). */
+  warnings: string[];
+  /** Lines that were not UTF-8 and were read as cp1252. */
+  cp1252Lines: number;
   /** Every file written. */
   files: string[];
   meetings: ReplayMeetingSummary[];
@@ -73,117 +89,123 @@ export interface ReplayResult {
   messages: number;
   /** Join/part/quit/mode/log-opened lines. */
   skipped: number;
+  /** Nick changes followed. */
+  nickChanges: number;
   elapsedMs: number;
 }
 
-export interface ParsedLine {
-  /** Seconds since midnight, or -1 when the line has no time. */
-  seconds: number;
-  nick: string;
-  text: string;
-  action: boolean;
-}
-
-const isDigit = (c: number): boolean => c >= 48 && c <= 57;
-const isBlank = (c: number): boolean => c === 32 || c === 9;
-const BAD_NICK = /[\s<>]/;
-
-/** Where the last `readClock` stopped. */
-let clockEnd = 0;
-
-/** Reads `HH:MM(:SS)` at `i`: seconds since midnight (and `clockEnd`), or -1. */
-function readClock(s: string, i: number): number {
-  let h = 0;
-  let j = i;
-  while (j < s.length && j - i < 2 && isDigit(s.charCodeAt(j))) h = h * 10 + s.charCodeAt(j++) - 48;
-  if (j === i || s.charCodeAt(j) !== 58 || !isDigit(s.charCodeAt(j + 1)) || !isDigit(s.charCodeAt(j + 2)))
-    return -1;
-  const m = (s.charCodeAt(j + 1) - 48) * 10 + s.charCodeAt(j + 2) - 48;
-  j += 3;
-  let sec = 0;
-  if (s.charCodeAt(j) === 58 && isDigit(s.charCodeAt(j + 1)) && isDigit(s.charCodeAt(j + 2))) {
-    sec = (s.charCodeAt(j + 1) - 48) * 10 + s.charCodeAt(j + 2) - 48;
-    j += 3;
-  }
-  if (h > 23 || m > 59 || sec > 60) return -1;
-  clockEnd = j;
-  return h * 3600 + m * 60 + sec;
-}
-
-/**
- * Parses one log line: `[HH:MM(:SS)]` or `HH:MM(:SS)` (optional), then `<nick> text` (a `@+%&~!`
- * prefix on the nick is dropped) or `* nick text`. Null when it is not such a line.
- */
-export function parseLogLine(s: string): ParsedLine | null {
-  let i = 0;
-  let seconds = -1;
-  const c0 = s.charCodeAt(0);
-  if (c0 === 91 /* [ */) {
-    seconds = readClock(s, 1);
-    if (seconds < 0 || s.charCodeAt(clockEnd) !== 93 /* ] */) return null;
-    i = clockEnd + 1;
-    while (isBlank(s.charCodeAt(i))) i++;
-  } else if (isDigit(c0)) {
-    seconds = readClock(s, 0);
-    if (seconds < 0 || !isBlank(s.charCodeAt(clockEnd))) return null;
-    i = clockEnd + 1;
-    while (isBlank(s.charCodeAt(i))) i++;
-  }
-  const c = s.charCodeAt(i);
-  if (c === 60 /* < */) {
-    const close = s.indexOf('>', i + 1);
-    if (close < 0) return null;
-    let start = i + 1;
-    if ('@+%&~!'.includes(s[start] ?? ' ')) start++;
-    const nick = s.slice(start, close);
-    if (nick === '' || BAD_NICK.test(nick)) return null;
-    const after = close + 1;
-    if (after < s.length && !isBlank(s.charCodeAt(after))) return null;
-    return { seconds, nick, text: after < s.length ? s.slice(after + 1) : '', action: false };
-  }
-  if (c === 42 /* * */ && isBlank(s.charCodeAt(i + 1))) {
-    let j = i + 1;
-    while (isBlank(s.charCodeAt(j))) j++;
-    let k = j;
-    while (k < s.length && !isBlank(s.charCodeAt(k))) k++;
-    const nick = s.slice(j, k);
-    if (nick === '' || nick.startsWith('*') || BAD_NICK.test(nick)) return null;
-    return { seconds, nick, text: k < s.length ? s.slice(k + 1) : '', action: true };
-  }
-  return null;
-}
-const EVENT_RE = /^(?:\[?\d{1,2}:\d{2}(?::\d{2})?\]?[ \t]*)?(?:-!-|\*{3}|-->|<--|-{2,3}|=!=)(?:[ \t]|$)/;
-const DAY_CHANGED_RE = /Day changed (?:\w+ )?(\w{3}) (\d{1,2}) (\d{4})/;
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const STARTED_RE =
-  /^(?:\[?\d{1,2}:\d{2}(?::\d{2})?\]?[ \t]+)?<[@+%&~!]?([^\s<>]+)> Meeting started ((?:Sun|Mon|Tue|Wed|Thu|Fri|Sat) \w{3} +\d{1,2} \d{2}:\d{2}:\d{2} \d{4})/m;
 const DAY_MS = 86_400_000;
 const MAX_UNREADABLE = 10_000;
 const READ_BLOCK = 1 << 18;
+const STARTED_RE =
+  /^Meeting started ((?:Sun|Mon|Tue|Wed|Thu|Fri|Sat) \w{3} +\d{1,2} \d{2}:\d{2}:\d{2} \d{4})/;
 
-/** `kimchi-scrum-2014-04-16.txt` → `#kimchi-scrum`; `ubuntu-meeting.2014-04-16-13.01.log.txt` → `#ubuntu-meeting`. */
+/** `kimchi-scrum-2014-04-16.txt` → `#kimchi-scrum`; `ubuntu-meeting.2014-04-16-13.01.log.txt` → `#ubuntu-meeting`; `#kimchi_20140416.log` → `#kimchi`. */
 export function channelFromFileName(file: string): string {
   let b = basename(file).replace(/\.(log\.txt|txt|log)$/i, '');
-  b = b.replace(/[-_.]?\d{4}-\d{2}-\d{2}.*$/, '');
+  b = b.replace(/[-_.]?\d{4}-?\d{2}-?\d{2}.*$/, '');
   b = b.replace(/^[#&]+/, '').replace(/[-_.]+$/, '');
   return '#' + (b || 'meeting');
 }
 
-async function prescan(file: string): Promise<{ started: number | null; bot: string | null }> {
-  const fh = await open(file, 'r');
+/** Epoch ms of local wall time `localMs` (as if it were UTC) in time zone `tz`. */
+export function zonedToUtc(localMs: number, tz: string): number {
+  if (tz === 'UTC' || tz === 'Etc/UTC') return localMs;
+  const offset = (utc: number): number => {
+    const parts = zoneFormat(tz).formatToParts(new Date(utc));
+    const v = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
+    return (
+      Date.UTC(v('year'), v('month') - 1, v('day'), v('hour') % 24, v('minute'), v('second')) -
+      Math.floor(utc / 1000) * 1000
+    );
+  };
+  let utc = localMs - offset(localMs);
+  utc = localMs - offset(utc);
+  return utc;
+}
+
+const zoneFormats = new Map<string, Intl.DateTimeFormat>();
+function zoneFormat(tz: string): Intl.DateTimeFormat {
+  let f = zoneFormats.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: tz,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    zoneFormats.set(tz, f);
+  }
+  return f;
+}
+
+/** Throws a readable error for a time zone Intl does not know. */
+export function checkTimeZone(tz: string): void {
   try {
-    const buf = Buffer.alloc(256 * 1024);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    const m = STARTED_RE.exec(buf.subarray(0, bytesRead).toString('utf8'));
-    if (!m) return { started: null, bot: null };
-    return { started: parseAsctime(m[2]!), bot: m[1]! };
-  } finally {
-    await fh.close();
+    zoneFormat(tz);
+  } catch {
+    throw new Error(`unknown time zone '${tz}' (use an IANA name like Europe/Paris or UTC)`);
   }
 }
 
-function midnight(ms: number): number {
-  return ms - (((ms % DAY_MS) + DAY_MS) % DAY_MS);
+const dayOf = (d: Ymd): number => Date.UTC(d.y, d.m - 1, d.d) / DAY_MS;
+
+function dayBefore(d: Ymd): Ymd {
+  const t = new Date(Date.UTC(d.y, d.m - 1, d.d) - DAY_MS);
+  return { y: t.getUTCFullYear(), m: t.getUTCMonth() + 1, d: t.getUTCDate() };
+}
+
+interface Prescan {
+  started: number | null;
+  bot: string | null;
+  firstDate: Ymd | null;
+  format: LogFormat;
+  detected: { read: number; of: number } | null;
+}
+
+async function prescan(file: string, forced: LogFormat | undefined): Promise<Prescan> {
+  const fh = await open(file, 'r');
+  let text: string;
+  try {
+    const buf = Buffer.alloc(256 * 1024);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    text = buf.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await fh.close();
+  }
+  const lines = text.split(/\r?\n/);
+  if (lines.length > 1) lines.pop(); // maybe cut in the middle
+  if (lines[0]?.charCodeAt(0) === 0xfeff) lines[0] = lines[0].slice(1);
+  const det = forced ? null : detectFormat(lines);
+  const format = forced ?? det!.format;
+  let started: number | null = null;
+  let bot: string | null = null;
+  let firstDate: Ymd | null = null;
+  let timedBefore = false;
+  for (const l of lines) {
+    const p = format.parse(l);
+    if (!p) continue;
+    if (!firstDate) {
+      if (p.kind === 'date' && p.date.y > 0) {
+        // `--- Day changed` after some lines: those lines were said the day before.
+        firstDate = timedBefore ? dayBefore(p.date) : p.date;
+      } else if (p.stamp?.date && p.stamp.date.y > 0) firstDate = p.stamp.date;
+      else if (p.stamp) timedBefore = true;
+    }
+    if (started === null && p.kind === 'msg') {
+      const m = STARTED_RE.exec(p.text);
+      if (m) {
+        started = parseAsctime(m[1]!);
+        bot = p.nick;
+      }
+    }
+    if (firstDate && started !== null) break;
+  }
+  return { started, bot, firstDate, format, detected: det ? { read: det.read, of: det.of } : null };
 }
 
 function summarize(m: Meeting, files: string[], unterminated: boolean): ReplayMeetingSummary {
@@ -199,11 +221,12 @@ function summarize(m: Meeting, files: string[], unterminated: boolean): ReplayMe
     items.push({ type: it.type, text: it.text, nick: it.nick, time: hms(it.time), topic });
   }
   const title = m.meetingTopic ?? m.name;
+  const labels = personLabels(m.people.values());
   return {
     title: title ? `${m.channel}: ${title}` : `${m.channel} Meeting`,
     channel: m.channel,
     name: m.name,
-    owner: m.owner,
+    owner: m.ownerNick(),
     chairs: m.chairList(),
     start: `${ymd(m.startTime)} ${hms(m.startTime)}`,
     end: `${ymd(m.endTime ?? m.lastTime)} ${hms(m.endTime ?? m.lastTime)}`,
@@ -212,8 +235,9 @@ function summarize(m: Meeting, files: string[], unterminated: boolean): ReplayMe
     items,
     actions: m.items.filter((i) => i.type === 'ACTION').length,
     people: [...m.people.values()]
-      .sort((a, b) => b.count - a.count || nickKey(a.nick).localeCompare(nickKey(b.nick)))
-      .map((p) => ({ nick: p.nick, count: p.count })),
+      .filter((p) => p.count > 0)
+      .map((p) => ({ nick: labels.get(p.key)!, count: p.count }))
+      .sort((a, b) => b.count - a.count || nickKey(a.nick).localeCompare(nickKey(b.nick))),
     lines: m.lineCount,
     files,
   };
@@ -221,32 +245,56 @@ function summarize(m: Meeting, files: string[], unterminated: boolean): ReplayMe
 
 export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
   const t0 = performance.now();
-  const scan = await prescan(opts.logFile);
-  const botNick = opts.botNick ?? scan.bot ?? 'virtbot';
-  const botKey = nickKey(botNick);
+  const tz = opts.tz ?? 'UTC';
+  checkTimeZone(tz);
+  let forced: LogFormat | undefined;
+  if (opts.format !== undefined) {
+    forced = logFormat(opts.format);
+    if (!forced) throw new Error(`unknown log format '${opts.format}'`);
+  }
+  const scan = await prescan(opts.logFile, forced);
+  const format = scan.format;
+  let botNick = opts.botNick ?? scan.bot ?? 'virtbot';
+  let botKey = nickKey(botNick);
   let channel = opts.channel ?? channelFromFileName(opts.logFile);
   if (!/^[#&!+]/.test(channel)) channel = '#' + channel;
+  const warnings: string[] = [];
 
-  let day: number;
+  let curDay: number; // days since the epoch of the local date
   let dateSource: ReplayResult['dateSource'];
-  const nameDate = /(\d{4})-(\d{2})-(\d{2})/.exec(basename(opts.logFile));
-  if (scan.started !== null) {
-    day = midnight(scan.started);
-    dateSource = 'meeting-started';
-  } else if (
+  const name = basename(opts.logFile);
+  const dashed = /(\d{4})-(\d{2})-(\d{2})/.exec(name);
+  const nameDate =
+    format.fileDate?.(name) ??
+    (dashed ? { y: Number(dashed[1]), m: Number(dashed[2]), d: Number(dashed[3]) } : null);
+  const optionDate =
     opts.date &&
     /^\d{4}-\d{2}-\d{2}$/.test(opts.date) &&
     Number.isFinite(Date.parse(opts.date + 'T00:00:00Z'))
-  ) {
-    day = Date.parse(opts.date + 'T00:00:00Z');
+      ? opts.date
+      : null;
+  if (opts.date !== undefined && optionDate === null)
+    throw new Error(`--date wants YYYY-MM-DD, not '${opts.date}'`);
+  if (optionDate) {
+    curDay = Date.parse(optionDate + 'T00:00:00Z') / DAY_MS;
     dateSource = 'option';
-  } else if (nameDate && Number.isFinite(Date.UTC(+nameDate[1]!, +nameDate[2]! - 1, +nameDate[3]!))) {
-    day = Date.UTC(+nameDate[1]!, +nameDate[2]! - 1, +nameDate[3]!);
+  } else if (scan.firstDate) {
+    curDay = dayOf(scan.firstDate);
+    dateSource = 'log';
+  } else if (scan.started !== null) {
+    curDay = Math.floor((scan.started + (scan.started - zonedToUtc(scan.started, tz))) / DAY_MS);
+    dateSource = 'meeting-started';
+  } else if (nameDate && Number.isFinite(dayOf(nameDate))) {
+    curDay = dayOf(nameDate);
     dateSource = 'file-name';
   } else {
-    day = midnight((await stat(opts.logFile)).mtimeMs);
+    curDay = Math.floor((await stat(opts.logFile)).mtimeMs / DAY_MS);
     dateSource = 'mtime';
+    warnings.push(
+      `the log says no date: its times are taken as on ${ymd(curDay * DAY_MS)}, the file's modification date (give --date YYYY-MM-DD)`,
+    );
   }
+  let curYear = new Date(curDay * DAY_MS).getUTCFullYear();
 
   const manager = new MeetingManager({
     minutesDir: opts.outDir,
@@ -259,8 +307,13 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
     logFile: opts.logFile,
     channel,
     botNick,
-    date: ymd(day),
+    date: ymd(curDay * DAY_MS),
     dateSource,
+    format: format.name,
+    formatDetected: scan.detected,
+    tz,
+    warnings,
+    cp1252Lines: 0,
     files: [],
     meetings: [],
     unreadable: [],
@@ -268,60 +321,99 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
     lines: 0,
     messages: 0,
     skipped: 0,
+    nickChanges: 0,
     elapsedMs: 0,
   };
-  let lastOffset = -1; // ms since `day` of the previous timed line
-  let lastTime = day;
+  let lastSeconds = -1;
+  let lastTime = zonedToUtc(curDay * DAY_MS, tz);
+  const cp1252: number[] = [];
 
   const onIngest = (r: IngestResult): void => {
     if (r.files.length) result.files.push(...r.files);
     if (r.ended) result.meetings.push(summarize(r.ended, r.files, false));
   };
 
+  const timeOf = (p: Parsed): number => {
+    const st = p.stamp;
+    if (!st) return lastTime;
+    if (st.date) {
+      const d = st.date.y === 0 ? { ...st.date, y: curYear } : st.date;
+      const day = dayOf(d);
+      if (Number.isFinite(day)) curDay = day;
+    } else if (lastSeconds >= 0 && st.seconds < lastSeconds - 3600) {
+      curDay += 1;
+    }
+    lastSeconds = st.seconds;
+    const local = curDay * DAY_MS + st.seconds * 1000;
+    lastTime = st.offset !== undefined ? local - st.offset * 60_000 : zonedToUtc(local, tz);
+    return lastTime;
+  };
+
   const handle = (raw: string): void => {
     result.lines++;
     const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (text.trim() === '') return;
-    const m = parseLogLine(text);
-    if (!m) {
-      if (EVENT_RE.test(text)) {
-        result.skipped++;
-        const dc = DAY_CHANGED_RE.exec(text);
-        if (dc) {
-          const month = MONTHS.indexOf(dc[1]!);
-          if (month >= 0) {
-            day = Date.UTC(Number(dc[3]), month, Number(dc[2]));
-            lastOffset = -1;
-            lastTime = day;
-          }
-        }
-        return;
-      }
+    const p = format.parse(text);
+    if (!p) {
       result.unreadableCount++;
       if (result.unreadable.length < MAX_UNREADABLE) result.unreadable.push({ line: result.lines, text });
       return;
     }
-    if (m.seconds >= 0) {
-      const offset = m.seconds * 1000;
-      if (lastOffset >= 0 && offset < lastOffset - 3_600_000) day += DAY_MS;
-      lastOffset = offset;
-      lastTime = day + offset;
+    if (p.kind === 'date') {
+      result.skipped++;
+      curDay = dayOf(p.date);
+      curYear = p.date.y;
+      lastSeconds = -1;
+      lastTime = zonedToUtc(curDay * DAY_MS, tz);
+      return;
+    }
+    const time = timeOf(p);
+    if (p.kind === 'event') {
+      result.skipped++;
+      return;
+    }
+    if (p.kind === 'nick') {
+      result.nickChanges++;
+      if (nickKey(p.from) === botKey) {
+        botNick = p.to;
+        botKey = nickKey(p.to);
+      }
+      manager.onEvent({
+        type: 'nick',
+        transport: 'replay',
+        network: '',
+        from: p.from,
+        to: p.to,
+        time: new Date(time),
+      });
+      return;
     }
     result.messages++;
     onIngest(
       manager.ingest(place, channel, {
-        nick: m.nick,
-        text: m.text,
-        time: lastTime,
-        action: m.action,
-        bot: nickKey(m.nick) === botKey,
+        nick: p.nick,
+        text: p.text,
+        time,
+        action: p.action,
+        bot: nickKey(p.nick) === botKey,
       }),
     );
   };
 
-  // The file is read in big blocks and cut after its last newline byte: a newline is never
-  // part of a multi-byte UTF-8 sequence, so each block decodes on its own (no StringDecoder,
-  // no carrying a partial line over as a string).
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  const latin = new TextDecoder('windows-1252');
+  const decodeLine = (bytes: Uint8Array): string => {
+    try {
+      return utf8.decode(bytes);
+    } catch {
+      cp1252.push(result.lines + 1);
+      return latin.decode(bytes);
+    }
+  };
+
+  // The file is read in big blocks cut after their last newline byte: a newline is never part
+  // of a multi-byte UTF-8 sequence, so each block decodes on its own. A block that is not valid
+  // UTF-8 is decoded line by line, each line as UTF-8 or else as cp1252.
   const fh = await open(opts.logFile, 'r');
   try {
     let buf = Buffer.allocUnsafe(READ_BLOCK);
@@ -337,17 +429,32 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
       const end = have + bytesRead;
       const cut = bytesRead === 0 ? end : buf.lastIndexOf(10, end - 1) + 1;
       if (cut > 0) {
-        let data = buf.toString('utf8', 0, cut);
+        let from = 0;
         if (first) {
-          if (data.charCodeAt(0) === 0xfeff) data = data.slice(1);
+          if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) from = 3;
           first = false;
         }
-        let start = 0;
-        for (let nl = data.indexOf('\n'); nl !== -1; nl = data.indexOf('\n', start)) {
-          handle(data.slice(start, nl));
-          start = nl + 1;
+        let data: string | null;
+        try {
+          data = utf8.decode(buf.subarray(from, cut));
+        } catch {
+          data = null;
         }
-        if (start < data.length) handle(data.slice(start)); // the last line, without a newline
+        if (data !== null) {
+          let start = 0;
+          for (let nl = data.indexOf('\n'); nl !== -1; nl = data.indexOf('\n', start)) {
+            handle(data.slice(start, nl));
+            start = nl + 1;
+          }
+          if (start < data.length) handle(data.slice(start)); // the last line, without a newline
+        } else {
+          let start = from;
+          for (let nl = buf.indexOf(10, start); nl !== -1 && nl < cut; nl = buf.indexOf(10, start)) {
+            handle(decodeLine(buf.subarray(start, nl)));
+            start = nl + 1;
+          }
+          if (start < cut) handle(decodeLine(buf.subarray(start, cut)));
+        }
       }
       if (bytesRead === 0) break;
       buf.copy(buf, 0, cut, end);
@@ -362,6 +469,13 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
     result.meetings.push(summarize(meeting, files, true));
   }
   await manager.close();
+  result.cp1252Lines = cp1252.length;
+  if (cp1252.length > 0) {
+    warnings.push(
+      `${cp1252.length} line${cp1252.length === 1 ? ' was' : 's were'} not UTF-8 and ${cp1252.length === 1 ? 'was' : 'were'} read as cp1252 (Latin-1): line${cp1252.length === 1 ? '' : 's'} ${cp1252.slice(0, 10).join(', ')}${cp1252.length > 10 ? ', …' : ''}`,
+    );
+  }
+  result.botNick = botNick;
   result.elapsedMs = performance.now() - t0;
   return result;
 }
@@ -371,11 +485,16 @@ export function formatReplaySummary(result: ReplayResult): string {
   const out: string[] = [];
   const rate = result.elapsedMs > 0 ? Math.round(result.lines / (result.elapsedMs / 1000)) : 0;
   out.push(
-    `Replayed ${result.logFile}: ${result.lines} lines (${result.messages} chat lines, ${result.skipped} join/part/status lines, ${result.unreadableCount} unreadable) in ${Math.round(result.elapsedMs)} ms${rate ? ` (${rate} lines/s)` : ''}.`,
+    `Replayed ${result.logFile}: ${result.lines} lines (${result.messages} chat lines, ${result.skipped} join/part/status lines, ${result.nickChanges} nick changes, ${result.unreadableCount} unreadable) in ${Math.round(result.elapsedMs)} ms${rate ? ` (${rate} lines/s)` : ''}.`,
   );
+  const fmt = result.formatDetected
+    ? `${result.format} (detected: ${result.formatDetected.read} of ${result.formatDetected.of} sample lines read)`
+    : `${result.format} (as asked)`;
+  out.push(`Format ${fmt}; times in ${result.tz}.`);
   out.push(
-    `Channel ${result.channel}, bot ${result.botNick}, date ${result.date} (from ${result.dateSource.replace('-', ' ')}).`,
+    `Channel ${result.channel}, bot ${result.botNick}, date ${result.date} (from ${result.dateSource === 'log' ? "the log's date lines" : result.dateSource.replace('-', ' ')}).`,
   );
+  for (const w of result.warnings) out.push(`warning: ${w}`);
   if (result.meetings.length === 0) out.push('No meeting found: the log has no #startmeeting line.');
   for (const m of result.meetings) {
     const counts = new Map<string, number>();

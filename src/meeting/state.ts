@@ -2,39 +2,42 @@
  * The meeting state machine of one place (channel): pure and synchronous, no I/O.
  *
  * Lines go in (`feed`), replies and events come out. The caller (MeetingManager) sends the
- * replies, adds them back as the bot's own lines (`addBotLine`) so they are in the log, journals
- * every line, and writes the minutes on the `save` / `ended` events. Replaying a journal or an
- * IRC log through `feed` / `addBotLine` rebuilds exactly the same meeting.
+ * replies, adds what the bot really said as bot lines (`addBotLine`), journals every line and
+ * event, and writes the minutes on the `save` / `ended` events. Replaying a journal or an IRC
+ * log through `feed` / `addBotLine` / `nickChange` rebuilds exactly the same meeting.
  *
- * Semantics follow Debian/Limnoria MeetBot: commands start a line with `#` (case-insensitive);
- * chairs (the owner and those chaired) set topics, decisions (#agreed/#accepted/#rejected), the
- * meeting name, chairs, undo, save, lurk, restrictlogs, votes and end the meeting; anyone adds
- * #info/#action/#idea/#help/#link items, names people with #nick, votes and lists commands.
- * Unlike MeetBot, a refused command gets an answer instead of silence, nick comparisons are
- * IRC-case-insensitive, the bot and the merely-named are not "people present", and #undo never
- * removes an operation record.
+ * Commands and who may use them come from the table in commands.ts. Semantics follow
+ * Debian/Limnoria MeetBot, with these differences: a refused command gets an answer instead of
+ * silence; chairs are people, not names — a person is their proven identity (configured user,
+ * services account, Discord id) when the line carries one (`InputLine.person`), else their nick,
+ * followed across nick changes (`nickChange`); once no chair has said anything for `idleEndMs`
+ * (default an hour) anyone may `#endmeeting` (OpenStack's fork lets anyone end after an hour);
+ * nick comparisons are IRC-case-insensitive; the bot and the merely-named are not "people
+ * present"; #undo never removes an operation record.
  */
-import { asctime, hms, nickKey, splitNicks, startsWithUrl, stripIrcFormatting } from './text.js';
+import {
+  commandsReply,
+  type HandlerName,
+  type ItemType,
+  type MeetingCommand,
+  meetingTypo,
+  parseMeetingCommand,
+  splitVoteOptions,
+  usefulCommandsLine,
+} from './commands.js';
+import { asctime, hms, nickKey, splitNicks, startsWithUrl, stripIrcFormatting, ymd } from './text.js';
 
-export type ItemType =
-  | 'TOPIC'
-  | 'INFO'
-  | 'ACTION'
-  | 'AGREED'
-  | 'ACCEPTED'
-  | 'REJECTED'
-  | 'IDEA'
-  | 'HELP'
-  | 'LINK'
-  | 'VOTE'
-  | 'OPERATION';
+export type { ItemType } from './commands.js';
+export { USEFUL_COMMANDS } from './commands.js';
 
 /** One line of the meeting log, 1-based `n` (the HTML log's anchor is `l-n`). */
 export interface LogLine {
   n: number;
   /** Epoch milliseconds. */
   time: number;
+  /** The nick it was said under, at the time. */
   nick: string;
+  /** The line as said (IRC formatting removed). */
   text: string;
   action: boolean;
   /** Said by the bot itself (never a person present, never a command). */
@@ -44,7 +47,10 @@ export interface LogLine {
 export interface Item {
   type: ItemType;
   text: string;
+  /** The nick it was said under. */
   nick: string;
+  /** The person (see Person.key) who added it; absent for items of the bot. */
+  person?: string;
   time: number;
   /** The log line it came from. */
   line: number;
@@ -52,10 +58,40 @@ export interface Item {
   outcome?: string;
 }
 
+/** Someone who took part, one per identity. */
+export interface Person {
+  /** `user:NAME`, `account:NETWORK:ACCOUNT`, `discord:ID` or `nick:NETWORK:NICK` (followed across nick changes). */
+  key: string;
+  /** Every nick they were seen under, first first. */
+  nicks: string[];
+  /** The nick they go by now. */
+  nick: string;
+  /** Lines said during the meeting (0 for chairs who never spoke). */
+  count: number;
+  /** Time of their last line. */
+  lastSeen: number;
+}
+
+/** An action item of an earlier meeting still open when this one started. */
+export interface CarriedAction {
+  /** 1-based, as listed at #startmeeting and closed with `#done N`. */
+  id: number;
+  text: string;
+  /** Who added it (the nick then). */
+  nick: string;
+  /** The meeting it comes from: its title and start date (YYYY-MM-DD). */
+  from: string;
+  date: string;
+  /** The minutes it comes from, relative to minutesDir, without extension. */
+  source?: string;
+  /** Closed in this meeting (by whom, at which log line). */
+  done?: { nick: string; line: number; time: number };
+}
+
 export interface Vote {
   question: string;
   options: string[];
-  /** nick key -> { nick, option }; insertion order is the order of the last votes. */
+  /** person key -> { nick, option }; insertion order is the order of the last votes. */
   votes: Map<string, { nick: string; option: string }>;
   startedBy: string;
   line: number;
@@ -64,9 +100,13 @@ export interface Vote {
 export interface MeetingReply {
   text: string;
   kind: 'meeting' | 'error';
+  /** Set the channel topic to this (the transport decides whether it may). */
+  setTopic?: string;
+  /** Put the channel topic back to what it was before the meeting (the manager knows it). */
+  restoreTopic?: boolean;
 }
 
-export type MeetingEvent = { type: 'started' } | { type: 'save' } | { type: 'ended' };
+export type MeetingEvent = { type: 'started' } | { type: 'save' } | { type: 'ended'; late?: boolean };
 
 export interface FeedResult {
   /** True when the line was a meeting command (it must not be parsed as anything else). */
@@ -77,15 +117,22 @@ export interface FeedResult {
 
 export interface InputLine {
   nick: string;
+  /** The text read for commands (an address to the bot removed). */
   text: string;
+  /** The line exactly as said, for the log (default: `text`). */
+  said?: string;
   /** Epoch milliseconds. */
   time: number;
   action?: boolean;
+  /** The speaker's proven identity key (`user:…`, `account:…`, `discord:…`); absent: followed by nick. */
+  person?: string;
 }
 
 export interface MeetingOptions {
+  /** The channel's name as shown ('#kimchi'; a Discord channel's name, not its id). */
   channel: string;
-  botNick: string;
+  /** Network name for the keys of people known only by nick. */
+  network?: string;
   /** Said in the start/end messages: where to read about meetings. */
   infoUrl?: string;
   /** The minutes' location without extension (URL or path), for the end / save messages. */
@@ -97,61 +144,13 @@ export interface MeetingOptions {
   onLine?: (line: LogLine) => void;
   /** Keep the log lines in `lines` (default true; #save and the writers read them). */
   retainLines?: boolean;
+  /** After this long without a line from a chair anyone may #endmeeting (default 60 min; 0: never). */
+  idleEndMs?: number;
+  /** Open action items of the channel's previous meeting, listed at #startmeeting. */
+  carried?: CarriedAction[];
+  /** False where plain channel lines are not seen (Discord without message content). */
+  hearsChatter?: boolean;
 }
-
-/** Chair-only commands (MeetBot's isChair checks, plus #meetingname and the vote controls). */
-const CHAIR_COMMANDS = new Set([
-  'endmeeting',
-  'topic',
-  'meetingtopic',
-  'meetingname',
-  'chair',
-  'unchair',
-  'undo',
-  'save',
-  'lurk',
-  'unlurk',
-  'restrictlogs',
-  'agreed',
-  'agree',
-  'accepted',
-  'accept',
-  'rejected',
-  'reject',
-  'startvote',
-  'endvote',
-]);
-
-const ANYONE_COMMANDS = new Set([
-  'startmeeting',
-  'info',
-  'action',
-  'idea',
-  'help',
-  'halp',
-  'link',
-  'nick',
-  'commands',
-  'vote',
-  'showvote',
-]);
-
-export const MEETING_COMMANDS: readonly string[] = [...CHAIR_COMMANDS, ...ANYONE_COMMANDS].sort();
-
-const ITEM_COMMANDS: Record<string, ItemType> = {
-  info: 'INFO',
-  action: 'ACTION',
-  idea: 'IDEA',
-  help: 'HELP',
-  halp: 'HELP',
-  link: 'LINK',
-  agreed: 'AGREED',
-  agree: 'AGREED',
-  accepted: 'ACCEPTED',
-  accept: 'ACCEPTED',
-  rejected: 'REJECTED',
-  reject: 'REJECTED',
-};
 
 /**
  * What `feed` returns for an ordinary line (most lines): one shared, frozen result instead of
@@ -163,26 +162,38 @@ const NOT_A_COMMAND: FeedResult = Object.freeze({
   events: Object.freeze([]) as unknown as MeetingEvent[],
 });
 
-export const USEFUL_COMMANDS = '#action #agreed #help #info #idea #link #topic';
-
-/** `#word rest` at the start of a line: the command (lower case) and its argument, or null. */
+/** The parsed command a line gives, or null (kept for callers that only ask "is it one?"). */
 export function parseCommand(text: string): { command: string; arg: string } | null {
-  if (text.charCodeAt(0) !== 35) return null; // '#'
-  const m = /^#([A-Za-z]+)(?:[ \t]+([\s\S]*))?$/.exec(text);
-  if (!m) return null;
-  const command = m[1]!.toLowerCase();
-  if (!CHAIR_COMMANDS.has(command) && !ANYONE_COMMANDS.has(command)) return null;
-  return { command, arg: (m[2] ?? '').trim() };
+  const p = parseMeetingCommand(text);
+  return p ? { command: p.name, arg: p.arg } : null;
 }
 
 /** True when the line opens a meeting. */
 export function isStartMeeting(text: string): boolean {
-  return parseCommand(stripIrcFormatting(text).trim())?.command === 'startmeeting';
+  return parseMeetingCommand(stripIrcFormatting(text).trim())?.command.name === 'startmeeting';
 }
 
-export class Meeting {
+const DEFAULT_IDLE_END_MS = 60 * 60_000;
+
+/** MeetBot's meeting name: lower case, runs of spaces as one `_`. */
+export function meetingNameOf(text: string): string {
+  return text.toLowerCase().split(/\s+/).filter(Boolean).join('_');
+}
+
+interface Call {
+  name: string;
+  arg: string;
+  line: LogLine;
+  person: Person;
+  result: FeedResult;
+}
+
+type Handlers = { [K in HandlerName as `on${Capitalize<K>}`]: (call: Call) => void };
+
+export class Meeting implements Handlers {
   readonly channel: string;
-  readonly botNick: string;
+  readonly network: string;
+  /** The person who started the meeting (a Person key). */
   owner = '';
   started = false;
   ended = false;
@@ -190,44 +201,114 @@ export class Meeting {
   endTime: number | null = null;
   /** The last time a line was seen (used by #save as the "so far" time). */
   lastTime = 0;
+  /** The last time a chair said something (for the late #endmeeting). */
+  lastChairTime = 0;
   name: string | null = null;
   meetingTopic: string | null = null;
   currentTopic = '';
   lurking = false;
   restrictLogs = false;
+  /** How the meeting ended when it did not end with a chair's #endmeeting. */
+  endedBy: 'chair' | 'late' | 'admin' | 'idle' | 'log-end' = 'chair';
   /** The log (empty when the options say not to retain lines). */
   readonly lines: LogLine[] = [];
   /** How many lines the log has. */
   lineCount = 0;
   readonly items: Item[] = [];
-  /** Chairs other than the owner: key -> nick as given. */
-  readonly chairs = new Map<string, string>();
-  /** Real speakers: key -> { nick as first seen, lines said }. */
-  readonly people = new Map<string, { nick: string; count: number }>();
+  /** Chairs other than the owner, by person key. */
+  readonly chairs = new Set<string>();
+  /** Chairs named before anyone spoke under that nick: nick key -> nick as given. */
+  readonly pendingChairs = new Map<string, string>();
+  /** Everyone who spoke (or was chaired), by person key. */
+  readonly people = new Map<string, Person>();
   /** Names given with #nick: key -> nick. */
   readonly named = new Map<string, string>();
+  /** Action items carried over from the previous meeting. */
+  readonly carried: CarriedAction[];
   vote: Vote | null = null;
   private readonly opts: MeetingOptions;
-  private readonly botKey: string;
   private readonly retain: boolean;
+  private readonly idleEndMs: number;
+  /** People known only by nick: current nick key -> person key. */
+  private readonly byNick = new Map<string, string>();
+  /** The last log line each nick said (for operation items). */
+  private readonly lastLineOf = new Map<string, number>();
 
   constructor(opts: MeetingOptions) {
     this.opts = opts;
     this.retain = opts.retainLines !== false;
     this.channel = opts.channel;
-    this.botNick = opts.botNick;
-    this.botKey = nickKey(opts.botNick);
+    this.network = opts.network ?? '';
+    this.idleEndMs = opts.idleEndMs ?? DEFAULT_IDLE_END_MS;
+    this.carried = (opts.carried ?? []).map((c) => ({ ...c }));
   }
 
-  isChair(nick: string): boolean {
+  /** The person a line is from: the proven key, else whoever goes by that nick now. */
+  private personFor(nick: string, proven: string | undefined, time: number): Person {
     const k = nickKey(nick);
-    return k === nickKey(this.owner) || this.chairs.has(k);
+    let key = proven;
+    if (!key) {
+      key = this.byNick.get(k);
+      if (!key) {
+        // The key of someone first seen as `k`; another person who went by `k` before keeps theirs.
+        key = `nick:${this.network}:${k}`;
+        for (let n = 2; this.people.has(key); n++) key = `nick:${this.network}:${k}#${n}`;
+        this.byNick.set(k, key);
+      }
+    }
+    let p = this.people.get(key);
+    if (!p) {
+      p = { key, nicks: [nick], nick, count: 0, lastSeen: time };
+      this.people.set(key, p);
+    } else if (p.nick !== nick) {
+      p.nick = nick;
+      if (!p.nicks.some((n) => nickKey(n) === k)) p.nicks.push(nick);
+    }
+    // A chair named by nick before they spoke is this person.
+    const pending = this.pendingChairs.get(k);
+    if (pending !== undefined && key !== this.owner) {
+      this.pendingChairs.delete(k);
+      this.chairs.add(key);
+    }
+    return p;
   }
 
-  /** All chairs, owner included, sorted case-insensitively. */
+  /** The person going by `nick` now (the most recently active), if any. */
+  personByNick(nick: string): Person | undefined {
+    const k = nickKey(nick);
+    let best: Person | undefined;
+    for (const p of this.people.values()) {
+      if (nickKey(p.nick) === k && (!best || p.lastSeen > best.lastSeen)) best = p;
+    }
+    return best;
+  }
+
+  isChair(personKey: string): boolean {
+    return personKey === this.owner || this.chairs.has(personKey);
+  }
+
+  /** True when the person going by `nick` is a chair (or a chair was named by that nick). */
+  isChairNick(nick: string): boolean {
+    const p = this.personByNick(nick);
+    if (p) return this.isChair(p.key);
+    return this.pendingChairs.has(nickKey(nick));
+  }
+
+  /** How a person is named in replies: the nick they go by now. */
+  nickOf(key: string): string {
+    return this.people.get(key)?.nick ?? key.slice(key.lastIndexOf(':') + 1);
+  }
+
+  /** All chairs, owner included, by their current nicks, sorted case-insensitively. */
   chairList(): string[] {
-    const all = [this.owner, ...this.chairs.values()];
+    const all = [this.owner, ...this.chairs].map((k) => this.nickOf(k));
+    all.push(...this.pendingChairs.values());
     return all.sort((a, b) => nickKey(a).localeCompare(nickKey(b)));
+  }
+
+  /** The owner's current nick. */
+  ownerNick(): string {
+    return this.nickOf(this.owner);
   }
 
   /** The minutes' base location (no extension) as the manager computes it. */
@@ -242,8 +323,8 @@ export class Meeting {
   }
 
   /** Adds a line said by the bot itself: logged, never a command, never a person. */
-  addBotLine(text: string, time: number, action = false): LogLine {
-    return this.log(this.botNick, text, time, action, true);
+  addBotLine(nick: string, text: string, time: number, action = false): LogLine {
+    return this.log(nick, text, time, action, true);
   }
 
   private log(nick: string, rawText: string, time: number, action: boolean, bot: boolean): LogLine {
@@ -263,231 +344,265 @@ export class Meeting {
   }
 
   /**
-   * Adds an operation run in this place during the meeting (already rendered as an
-   * `#info`-style line, e.g. `alice: vm start web01 → ok: started`): a bot line in the log and
-   * an OPERATION item under the current topic, keeping its outcome.
+   * Adds an operation run in this place during the meeting (rendered, e.g.
+   * `alice: vm start web01 → ok: started`) as an OPERATION item under the current topic, with its
+   * outcome. It is not a log line: nobody said it. The item points at the line that asked for it.
    */
   addOperation(nick: string, text: string, time: number, outcome: string): Item {
-    const line = this.addBotLine(text, time);
-    const item: Item = { type: 'OPERATION', text: line.text, nick, time, line: line.n, outcome };
+    const line = this.lastLineOf.get(nickKey(nick)) ?? this.lineCount;
+    const item: Item = {
+      type: 'OPERATION',
+      text: stripIrcFormatting(text).trim(),
+      nick,
+      time,
+      line,
+      outcome,
+    };
+    const p = this.personByNick(nick);
+    if (p) item.person = p.key;
     this.items.push(item);
     return item;
   }
 
-  /** Feeds one line said in the channel. */
+  /**
+   * Someone changed nick (IRC NICK, or "is now known as" in a log): they stay the same person,
+   * with their chair rights, votes and line counts.
+   */
+  nickChange(from: string, to: string, time: number): void {
+    if (this.ended) return;
+    const fk = nickKey(from);
+    const tk = nickKey(to);
+    if (fk === tk) {
+      for (const p of this.people.values()) if (nickKey(p.nick) === fk) p.nick = to;
+      return;
+    }
+    const key = this.byNick.get(fk);
+    if (key !== undefined) {
+      this.byNick.delete(fk);
+      this.byNick.set(tk, key);
+    }
+    for (const p of this.people.values()) {
+      if (nickKey(p.nick) !== fk) continue;
+      p.nick = to;
+      if (!p.nicks.some((n) => nickKey(n) === tk)) p.nicks.push(to);
+    }
+    const pending = this.pendingChairs.get(fk);
+    if (pending !== undefined) {
+      this.pendingChairs.delete(fk);
+      this.pendingChairs.set(tk, to);
+    }
+    const last = this.lastLineOf.get(fk);
+    if (last !== undefined) this.lastLineOf.set(tk, last);
+    if (time > this.lastTime) this.lastTime = time;
+  }
+
+  /** Feeds one line said in the channel by a person (never the bot: see addBotLine). */
   feed(input: InputLine): FeedResult {
     if (this.ended) return NOT_A_COMMAND;
-    const key = nickKey(input.nick);
-    const bot = key === this.botKey;
     const action = input.action === true;
-    const line = this.log(input.nick, input.text, input.time, action, bot);
-    if (bot) return NOT_A_COMMAND;
-    if (this.started) this.count(input.nick, key);
+    const line = this.log(input.nick, input.said ?? input.text, input.time, action, false);
+    this.lastLineOf.set(nickKey(input.nick), line.n);
+    const text = input.said === undefined ? line.text : stripIrcFormatting(input.text).trim();
+    if (!this.started) {
+      if (action) return NOT_A_COMMAND;
+      const cmd = parseMeetingCommand(text);
+      if (cmd?.command.name !== 'startmeeting') return NOT_A_COMMAND;
+    }
+    const person = this.personFor(input.nick, input.person, input.time);
+    if (this.started) this.count(person, input.time);
+    if (this.isChair(person.key)) this.lastChairTime = input.time;
 
     if (action) return NOT_A_COMMAND;
-    const cmd = parseCommand(line.text);
+    const cmd = parseMeetingCommand(text);
     if (!cmd) {
-      if (this.started && startsWithUrl(line.text)) this.addItem('LINK', line.text, line);
+      if (!this.started) return NOT_A_COMMAND;
+      if (startsWithUrl(text)) {
+        this.addItem('LINK', text, line, person);
+        return NOT_A_COMMAND;
+      }
+      const typo = meetingTypo(text);
+      if (typo && !this.lurking) {
+        return {
+          handled: true,
+          replies: [
+            {
+              text: `${input.nick}: #${typo}? (${text.split(/\s/, 1)[0]} is not a meeting command; #commands lists them)`,
+              kind: 'error',
+            },
+          ],
+          events: [],
+        };
+      }
       return NOT_A_COMMAND;
     }
-    if (!this.started && cmd.command !== 'startmeeting') return NOT_A_COMMAND;
     const result: FeedResult = { handled: true, replies: [], events: [] };
-    this.command(cmd.command, cmd.arg, line, result);
+    this.command(cmd.command, cmd.name, cmd.arg, line, person, result);
     if (this.lurking) result.replies = [];
     return result;
   }
 
-  private count(nick: string, key: string): void {
-    const p = this.people.get(key);
-    if (p) p.count++;
-    else this.people.set(key, { nick, count: 1 });
+  private count(p: Person, time: number): void {
+    p.count++;
+    p.lastSeen = time;
   }
 
-  private say(result: FeedResult, text: string, kind: MeetingReply['kind'] = 'meeting'): void {
-    result.replies.push({ text, kind });
+  private say(result: FeedResult, text: string, kind: MeetingReply['kind'] = 'meeting'): MeetingReply {
+    const r: MeetingReply = { text, kind };
+    result.replies.push(r);
+    return r;
   }
 
-  private addItem(type: ItemType, text: string, line: LogLine): Item {
+  private addItem(type: ItemType, text: string, line: LogLine, person?: Person): Item {
     const item: Item = { type, text, nick: line.nick, time: line.time, line: line.n };
+    if (person) item.person = person.key;
     this.items.push(item);
     return item;
   }
 
-  private command(command: string, arg: string, line: LogLine, result: FeedResult): void {
+  /** Minutes without a chair line after which anyone may end the meeting. */
+  idleEndMinutes(): number {
+    return Math.round(this.idleEndMs / 60_000);
+  }
+
+  private lateEndAllowed(time: number): boolean {
+    return this.idleEndMs > 0 && time - this.lastChairTime >= this.idleEndMs;
+  }
+
+  private command(
+    command: MeetingCommand,
+    name: string,
+    arg: string,
+    line: LogLine,
+    person: Person,
+    result: FeedResult,
+  ): void {
     const nick = line.nick;
-    if (CHAIR_COMMANDS.has(command) && !this.isChair(nick)) {
+    if (command.who === 'chair' && !this.isChair(person.key)) {
+      if (command.name === 'endmeeting' && this.lateEndAllowed(line.time)) {
+        this.doEnd(line, result, 'late');
+        return;
+      }
+      const late =
+        command.name === 'endmeeting' && this.idleEndMs > 0
+          ? `; anyone may end it once no chair has spoken for ${this.idleEndMinutes()} minutes`
+          : '';
       this.say(
         result,
-        `${nick}: only the chairs can use #${command} (chairs: ${this.chairList().join(', ')}).`,
+        `${nick}: only the chairs can use #${name} (chairs: ${this.chairList().join(', ')})${late}.`,
         'error',
       );
       return;
     }
-    const itemType = ITEM_COMMANDS[command];
-    if (itemType) {
+    const call: Call = { name, arg, line, person, result };
+    const effect = command.effect;
+    if ('item' in effect) {
       if (!arg) {
-        this.say(result, `${nick}: usage: #${command} TEXT`, 'error');
+        this.say(result, `${nick}: usage: #${name} TEXT`, 'error');
         return;
       }
-      this.addItem(itemType, arg, line);
+      if (effect.item === 'ACTION') {
+        const done = /^done\s+#?(\d+)$/i.exec(arg);
+        if (done && this.carried.some((c) => c.id === Number(done[1]))) {
+          this.onDone({ ...call, arg: done[1]! });
+          return;
+        }
+      }
+      this.addItem(effect.item, arg, line, person);
       return;
     }
-    switch (command) {
-      case 'startmeeting':
-        this.doStart(arg, line, result);
-        return;
-      case 'endmeeting':
-        this.doEnd(line, result);
-        return;
-      case 'topic':
-        if (!arg) {
-          this.say(result, `${nick}: usage: #topic TEXT`, 'error');
-          return;
-        }
-        this.currentTopic = arg;
-        this.addItem('TOPIC', arg, line);
-        this.say(result, `Current topic: ${this.topicLine()}`);
-        return;
-      case 'meetingtopic':
-        this.setMeetingTopic(arg);
-        this.say(result, this.meetingTopic ? `Meeting topic: ${this.meetingTopic}` : 'Meeting topic unset.');
-        return;
-      case 'meetingname': {
-        const name = arg.toLowerCase().split(/\s+/).filter(Boolean).join('_');
-        if (!name) {
-          this.say(result, `${nick}: usage: #meetingname NAME`, 'error');
-          return;
-        }
-        this.name = name;
-        this.say(result, `The meeting name has been set to '${name}'`);
-        return;
-      }
-      case 'chair':
-        for (const c of splitNicks(arg)) {
-          const k = nickKey(c);
-          if (k !== nickKey(this.owner) && !this.chairs.has(k)) this.chairs.set(k, c);
-        }
-        this.say(result, `Current chairs: ${this.chairList().join(' ')}`);
-        return;
-      case 'unchair': {
-        let ownerKept = false;
-        for (const c of splitNicks(arg)) {
-          const k = nickKey(c);
-          if (k === nickKey(this.owner)) ownerKept = true;
-          else this.chairs.delete(k);
-        }
-        if (ownerKept) this.say(result, `${this.owner} started the meeting and stays a chair.`, 'error');
-        this.say(result, `Current chairs: ${this.chairList().join(' ')}`);
-        return;
-      }
-      case 'undo':
-        this.doUndo(result);
-        return;
-      case 'save':
-        result.events.push({ type: 'save' });
-        this.say(result, `Minutes saved so far: ${this.location()}.html`);
-        return;
-      case 'lurk':
-        this.lurking = true;
-        return;
-      case 'unlurk':
-        this.lurking = false;
-        return;
-      case 'restrictlogs':
-        this.restrictLogs = true;
-        this.say(
-          result,
-          'Restricting permissions on minutes: -077 (no access for group and others) on the next #save and at #endmeeting',
-        );
-        return;
-      case 'nick': {
-        const names = splitNicks(arg);
-        if (names.length === 0) {
-          this.say(result, `${nick}: usage: #nick NICK…`, 'error');
-          return;
-        }
-        for (const n of names) {
-          const k = nickKey(n);
-          if (k !== this.botKey && !this.named.has(k)) this.named.set(k, n);
-        }
-        this.say(result, `Nicks that can be assigned action items: ${names.join(', ')}`);
-        return;
-      }
-      case 'commands':
-        this.say(result, `Available commands: ${MEETING_COMMANDS.map((c) => '#' + c).join(' ')}`);
-        return;
-      case 'startvote':
-        this.doStartVote(arg, line, result);
-        return;
-      case 'vote':
-        this.doVote(arg, line, result);
-        return;
-      case 'showvote':
-        this.doShowVote(result);
-        return;
-      case 'endvote':
-        this.doEndVote(line, result);
-        return;
-    }
+    const run = effect.run;
+    this[`on${run[0]!.toUpperCase()}${run.slice(1)}` as keyof Handlers](call);
   }
 
-  topicLine(): string {
-    return this.meetingTopic
-      ? `${this.currentTopic} (Meeting topic: ${this.meetingTopic})`
-      : this.currentTopic;
-  }
-
-  private setMeetingTopic(arg: string): void {
-    const t = arg.trim();
-    this.meetingTopic = t === '' || /^(none|unset)$/i.test(t) ? null : t;
-  }
-
-  private doStart(arg: string, line: LogLine, result: FeedResult): void {
+  onStart({ arg, line, person, result }: Call): void {
     if (this.started) {
       this.say(
         result,
-        `A meeting is already in progress here, started by ${this.owner} at ${hms(this.startTime)} UTC; #endmeeting ends it.`,
+        `A meeting is already in progress here, started by ${this.ownerNick()} at ${hms(this.startTime)} UTC; #endmeeting ends it.`,
         'error',
       );
       return;
     }
     this.started = true;
-    this.owner = line.nick;
+    this.owner = person.key;
     this.startTime = line.time;
-    this.count(line.nick, nickKey(line.nick));
-    if (arg) this.setMeetingTopic(arg);
+    this.lastChairTime = line.time;
+    this.count(person, line.time);
+    if (arg) {
+      // `#startmeeting Sprint 12 review`: the meeting's topic, and its name (file names).
+      this.setMeetingTopic(arg);
+      if (this.meetingTopic) this.name = meetingNameOf(arg);
+    }
     result.events.push({ type: 'started' });
-    this.say(
+    const first = this.say(
       result,
-      `Meeting started ${asctime(line.time)} UTC.  The chair is ${this.owner}. ${this.infoSentence()}`,
+      `Meeting started ${asctime(line.time)} UTC.  The chair is ${person.nick}. ${this.infoSentence()}`,
     );
-    this.say(result, `Useful Commands: ${USEFUL_COMMANDS}.`);
+    first.setTopic = this.channelTopic();
+    this.say(result, usefulCommandsLine(this.opts));
     if (this.meetingTopic) this.say(result, `Meeting topic: ${this.meetingTopic}`);
+    const open = this.carried.filter((c) => !c.done);
+    if (open.length > 0) {
+      const from = open[0]!;
+      this.say(
+        result,
+        `Open action items from the last meeting (${from.from}, ${from.date}), '#done N' closes one:`,
+      );
+      for (const c of open) this.say(result, `${c.id}. ${c.text} (${c.nick})`);
+    }
   }
 
-  private doEnd(line: LogLine, result: FeedResult): void {
-    if (this.vote) this.doEndVote(line, result);
+  /** What the channel topic says during the meeting. */
+  channelTopic(): string {
+    const label = this.currentTopic || this.meetingTopic || this.name || 'meeting in progress';
+    return this.currentTopic && this.meetingTopic
+      ? `${this.currentTopic} (Meeting topic: ${this.meetingTopic})`
+      : label;
+  }
+
+  onEnd({ line, result }: Call): void {
+    this.doEnd(line, result, 'chair');
+  }
+
+  private doEnd(line: LogLine, result: FeedResult, how: 'chair' | 'late'): void {
+    if (this.vote)
+      this.onEndVote({ name: 'endvote', arg: '', line, person: this.people.get(this.owner)!, result });
     this.ended = true;
     this.endTime = line.time;
-    result.events.push({ type: 'ended' });
+    this.endedBy = how;
+    result.events.push(how === 'late' ? { type: 'ended', late: true } : { type: 'ended' });
     const base = this.location();
     const info = this.opts.infoUrl ? `  Information about virtbot meetings at ${this.opts.infoUrl} .` : '';
-    this.say(result, `Meeting ended ${asctime(line.time)} UTC.${info}`);
-    this.say(result, `Minutes:        ${base}.html`);
-    this.say(result, `Minutes (text): ${base}.txt`);
-    this.say(result, `Log:            ${base}.log.html`);
+    const late =
+      how === 'late'
+        ? `  Ended by ${line.nick}: no chair had spoken for ${Math.floor((line.time - this.lastChairTime) / 60_000)} minutes.`
+        : '';
+    const r = this.say(result, `Meeting ended ${asctime(line.time)} UTC.${late}${info}`);
+    r.restoreTopic = true;
+    for (const l of this.endLines(base)) this.say(result, l);
+  }
+
+  /** The lines naming the files, said at the end. */
+  endLines(base: string): string[] {
+    return [
+      `Minutes:        ${base}.html`,
+      `Minutes (text): ${base}.txt`,
+      `Log:            ${base}.log.html`,
+    ];
   }
 
   /**
-   * Ends the meeting without an #endmeeting line (a replayed log that stops before it):
-   * an open vote is closed into the minutes, the end time is the last line's.
+   * Ends the meeting without an #endmeeting line: a replayed log that stops before it (`log-end`),
+   * an admin's `meeting end` (`admin`), or too long without a line (`idle`). An open vote is
+   * closed into the minutes. The end time is `time`, else the last line's.
    */
-  forceEnd(): void {
+  forceEnd(how: 'admin' | 'idle' | 'log-end' = 'log-end', time?: number): void {
     if (this.ended) return;
-    const time = this.lineCount > 0 ? this.lastTime : this.startTime;
-    if (this.vote) this.closeVote(this.vote, this.vote.startedBy, time, this.lineCount);
+    const t = time ?? (this.lineCount > 0 ? this.lastTime : this.startTime);
+    if (this.vote) this.closeVote(this.vote, this.vote.startedBy, t, this.lineCount);
     this.ended = true;
-    this.endTime = time;
+    this.endTime = t;
+    this.endedBy = how;
   }
 
   private closeVote(vote: Vote, nick: string, time: number, line: number): string[] {
@@ -498,7 +613,61 @@ export class Meeting {
     return lines;
   }
 
-  private doUndo(result: FeedResult): void {
+  onTopic({ name, arg, line, person, result }: Call): void {
+    if (!arg) {
+      this.say(result, `${line.nick}: usage: #${name} TEXT`, 'error');
+      return;
+    }
+    this.currentTopic = arg;
+    this.addItem('TOPIC', arg, line, person);
+    this.say(result, `Current topic: ${this.topicLine()}`).setTopic = this.channelTopic();
+  }
+
+  onMeetingTopic({ arg, result }: Pick<Call, 'arg' | 'result'>): void {
+    this.setMeetingTopic(arg);
+    const r = this.say(
+      result,
+      this.meetingTopic ? `Meeting topic: ${this.meetingTopic}` : 'Meeting topic unset.',
+    );
+    r.setTopic = this.channelTopic();
+  }
+
+  onMeetingName({ name, arg, line, result }: Call): void {
+    const n = meetingNameOf(arg);
+    if (!n) {
+      this.say(result, `${line.nick}: usage: #${name} NAME`, 'error');
+      return;
+    }
+    this.name = n;
+    this.say(result, `The meeting name has been set to '${n}'`);
+  }
+
+  onChair({ arg, result }: Call): void {
+    for (const c of splitNicks(arg)) {
+      const p = this.personByNick(c);
+      if (p) {
+        if (p.key !== this.owner) this.chairs.add(p.key);
+      } else {
+        this.pendingChairs.set(nickKey(c), c);
+      }
+    }
+    this.say(result, `Current chairs: ${this.chairList().join(' ')}`);
+  }
+
+  onUnchair({ arg, result }: Call): void {
+    let ownerKept = false;
+    for (const c of splitNicks(arg)) {
+      const p = this.personByNick(c);
+      this.pendingChairs.delete(nickKey(c));
+      if (!p) continue;
+      if (p.key === this.owner) ownerKept = true;
+      else this.chairs.delete(p.key);
+    }
+    if (ownerKept) this.say(result, `${this.ownerNick()} started the meeting and stays a chair.`, 'error');
+    this.say(result, `Current chairs: ${this.chairList().join(' ')}`);
+  }
+
+  onUndo({ result }: Call): void {
     for (let i = this.items.length - 1; i >= 0; i--) {
       const item = this.items[i]!;
       if (item.type === 'OPERATION') continue;
@@ -516,7 +685,76 @@ export class Meeting {
     this.say(result, 'There is no item to remove from the minutes.', 'error');
   }
 
-  private doStartVote(arg: string, line: LogLine, result: FeedResult): void {
+  onSave({ result }: Call): void {
+    result.events.push({ type: 'save' });
+    this.say(result, `Minutes saved so far: ${this.location()}.html`);
+  }
+
+  onLurk(): void {
+    this.lurking = true;
+  }
+
+  onUnlurk(): void {
+    this.lurking = false;
+  }
+
+  onRestrictLogs({ result }: Pick<Call, 'result'>): void {
+    this.restrictLogs = true;
+    this.say(
+      result,
+      'Restricting permissions on minutes: -077 (no access for group and others) on the next #save and at #endmeeting',
+    );
+  }
+
+  onNick({ name, arg, line, result }: Call): void {
+    const names = splitNicks(arg);
+    if (names.length === 0) {
+      this.say(result, `${line.nick}: usage: #${name} NICK…`, 'error');
+      return;
+    }
+    for (const n of names) {
+      const k = nickKey(n);
+      if (!this.named.has(k)) this.named.set(k, n);
+    }
+    this.say(result, `Nicks that can be assigned action items: ${names.join(', ')}`);
+  }
+
+  onCommands({ result }: Call): void {
+    this.say(result, commandsReply());
+  }
+
+  onDone({ arg, line, result }: Call): void {
+    const id = Number(/^#?(\d+)$/.exec(arg.trim())?.[1] ?? Number.NaN);
+    const item = this.carried.find((c) => c.id === id);
+    if (!item) {
+      const open = this.carried.filter((c) => !c.done).map((c) => c.id);
+      this.say(
+        result,
+        `${line.nick}: there is no carried-over action item ${arg || '(no number)'}${open.length ? ` (open: ${open.join(', ')})` : ' (none is open)'}.`,
+        'error',
+      );
+      return;
+    }
+    if (item.done) {
+      this.say(result, `Action item ${id} was already closed by ${item.done.nick}.`, 'error');
+      return;
+    }
+    item.done = { nick: line.nick, line: line.n, time: line.time };
+    this.say(result, `Closed action item ${id}: ${item.text}`);
+  }
+
+  topicLine(): string {
+    return this.meetingTopic
+      ? `${this.currentTopic} (Meeting topic: ${this.meetingTopic})`
+      : this.currentTopic;
+  }
+
+  private setMeetingTopic(arg: string): void {
+    const t = arg.trim();
+    this.meetingTopic = t === '' || /^(none|unset)$/i.test(t) ? null : t;
+  }
+
+  onStartVote({ arg, line, result }: Call): void {
     if (this.vote) {
       this.say(result, `A vote is already open: "${this.vote.question}" (#endvote closes it).`, 'error');
       return;
@@ -531,22 +769,13 @@ export class Meeting {
       return;
     }
     const question = arg.slice(0, q + 1).trim();
-    const seen = new Set<string>();
-    const options: string[] = [];
-    for (const o of arg.slice(q + 1).split(',')) {
-      const t = o.trim();
-      if (t && !seen.has(t.toLowerCase())) {
-        seen.add(t.toLowerCase());
-        options.push(t);
-      }
-    }
-    if (options.length === 0) options.push('Yes', 'No');
+    const options = splitVoteOptions(arg.slice(q + 1));
     this.vote = { question, options, votes: new Map(), startedBy: line.nick, line: line.n };
     this.say(result, `Begin voting on: ${question} Valid vote options are ${options.join(', ')}.`);
     this.say(result, "Vote using '#vote OPTION'. Only your last vote counts.");
   }
 
-  private doVote(arg: string, line: LogLine, result: FeedResult): void {
+  onVote({ arg, line, person, result }: Call): void {
     const vote = this.vote;
     if (!vote) {
       this.say(
@@ -565,22 +794,23 @@ export class Meeting {
       );
       return;
     }
-    const key = nickKey(line.nick);
-    vote.votes.delete(key);
-    vote.votes.set(key, { nick: line.nick, option: choice });
+    vote.votes.delete(person.key);
+    vote.votes.set(person.key, { nick: line.nick, option: choice });
   }
 
   /** `Yes (2): alice, bob` per option with votes, in the options' order. */
   tally(vote: Vote): string[] {
     const out: string[] = [];
     for (const option of vote.options) {
-      const voters = [...vote.votes.values()].filter((v) => v.option === option).map((v) => v.nick);
+      const voters = [...vote.votes.entries()]
+        .filter(([, v]) => v.option === option)
+        .map(([key, v]) => this.people.get(key)?.nick ?? v.nick);
       if (voters.length > 0) out.push(`${option} (${voters.length}): ${voters.join(', ')}`);
     }
     return out;
   }
 
-  private doShowVote(result: FeedResult): void {
+  onShowVote({ result }: Call): void {
     if (!this.vote) {
       this.say(result, 'There is no vote open.', 'error');
       return;
@@ -590,7 +820,7 @@ export class Meeting {
     for (const l of lines) this.say(result, l);
   }
 
-  private doEndVote(line: LogLine, result: FeedResult): void {
+  onEndVote({ line, result }: Call): void {
     const vote = this.vote;
     if (!vote) {
       this.say(result, 'There is no vote open.', 'error');
@@ -600,5 +830,10 @@ export class Meeting {
     this.say(result, `Voted on "${vote.question}" Results are`);
     if (lines.length === 0) this.say(result, '(no votes)');
     for (const l of lines) this.say(result, l);
+  }
+
+  /** The start date, for messages. */
+  startDate(): string {
+    return ymd(this.startTime);
   }
 }

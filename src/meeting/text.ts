@@ -85,8 +85,11 @@ export function escapeMarkdown(text: string): string {
   });
 }
 
-/** The schemes that become clickable links. Nothing else (javascript:, data:, file:, …) ever does. */
-const URL_RE = /\b(?:(?:https?|ftp):\/\/[^\s<>"'`\x00-\x1f]+|mailto:[^\s<>"'`\x00-\x1f]+)/gi;
+/**
+ * The schemes that become clickable links (MeetBot's UrlProtocols: http, https, irc, ftp, mailto,
+ * ssh; and ircs). Nothing else (javascript:, data:, file:, …) ever does.
+ */
+const URL_RE = /\b(?:(?:https?|ftp|ircs?|ssh):\/\/[^\s<>"'`\x00-\x1f]+|mailto:[^\s<>"'`\x00-\x1f]+)/gi;
 const TRAILING_PUNCT = /[.,;:!?'")\]}>]+$/;
 
 export interface TextSegment {
@@ -109,7 +112,7 @@ export function splitLinks(text: string): TextSegment[] {
       url = url.slice(0, url.length - cut);
     }
     if (url.length <= url.indexOf(':') + 1) continue;
-    if (/^(?:https?|ftp):\/\/$/i.test(url)) continue;
+    if (/^(?:https?|ftp|ircs?|ssh):\/\/$/i.test(url)) continue;
     if (m.index > last) out.push({ text: text.slice(last, m.index) });
     out.push({ text: url, url });
     last = m.index + url.length;
@@ -147,11 +150,11 @@ export function markdownWithLinks(text: string): string {
   return md;
 }
 
-/** True when a line starts with a URL MeetBot treats as a link (`http://…`, `mailto:…`). */
+/** True when a line starts with a URL MeetBot treats as a link (`http://…`, `irc://…`, `mailto:…`). */
 export function startsWithUrl(text: string): boolean {
   const c = text.charCodeAt(0) | 0x20; // lower case
-  if (c !== 0x68 && c !== 0x66 && c !== 0x6d) return false; // h f m
-  return /^(?:(?:https?|ftp):\/\/\S|mailto:\S)/i.test(text);
+  if (c !== 0x68 && c !== 0x66 && c !== 0x6d && c !== 0x69 && c !== 0x73) return false; // h f m i s
+  return /^(?:(?:https?|ftp|ircs?|ssh):\/\/\S|mailto:\S)/i.test(text);
 }
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];

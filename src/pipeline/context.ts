@@ -14,6 +14,7 @@ import type { AuditFilter, AuditRecord, Identity, Place, Sender } from '../core/
 export type { AuditFilter } from '../core/types.js';
 
 import type { Hypervisor } from '../libvirt/hypervisor.js';
+import type { MeetingService } from '../meeting/service.js';
 
 /** The configured hosts and templates, as facts (no sessions, no lookups of VMs). */
 export interface HostDirectory {
@@ -70,6 +71,8 @@ export interface CommandContext {
   confirmations: ConfirmationDesk;
   /** The roles and rules of the config, read-only (whoami, permissions rules). */
   access: Pick<Config, 'roles' | 'rules' | 'users'>;
+  /** The meetings engine, where one runs (meeting end, meeting list). */
+  meetings?: Pick<MeetingService, 'endMeeting' | 'openMeetings'>;
 }
 
 export interface HostContext extends CommandContext {

@@ -30,6 +30,7 @@ export function commandServices(
     permissions,
     confirmations: confirmationDesk(deps, utterance),
     access: config,
+    ...(deps.meetings ? { meetings: deps.meetings } : {}),
   };
 }
 

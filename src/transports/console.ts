@@ -52,6 +52,7 @@ export async function runConsole(options: ConsoleOptions): Promise<void> {
         time: new Date(),
         addressed: said.addressed,
         replyPrefix: '',
+        ...(said.text !== text ? { said: text } : {}),
       };
       const replies = await options.handler(msg);
       output.write(renderConsole(replies));

@@ -8,6 +8,7 @@
  * are built in and become the meeting lines `#startmeeting`, `#topic …`.
  */
 import type { ArgSpec, CommandSpec } from '../command/spec.js';
+import { slashMeetingLines } from '../meeting/commands.js';
 import { quoteArg } from './text.js';
 
 /** Discord's application command option types (the subset used here). */
@@ -138,77 +139,8 @@ interface MeetingLine {
   arg?: { name: string; help: string; required: boolean };
 }
 
-/** `/meeting …` subcommands and the meeting lines they stand for. */
-export const MEETING_LINES: readonly MeetingLine[] = [
-  {
-    name: 'start',
-    keyword: '#startmeeting',
-    help: 'Start a meeting here',
-    arg: { name: 'title', help: 'Meeting title', required: false },
-  },
-  { name: 'end', keyword: '#endmeeting', help: 'End the meeting and write the minutes' },
-  {
-    name: 'topic',
-    keyword: '#topic',
-    help: 'Set the current topic',
-    arg: { name: 'text', help: 'The topic', required: true },
-  },
-  {
-    name: 'info',
-    keyword: '#info',
-    help: 'Add an information item',
-    arg: { name: 'text', help: 'The information', required: true },
-  },
-  {
-    name: 'action',
-    keyword: '#action',
-    help: 'Add an action item',
-    arg: { name: 'text', help: 'Who does what', required: true },
-  },
-  {
-    name: 'agreed',
-    keyword: '#agreed',
-    help: 'Record an agreement',
-    arg: { name: 'text', help: 'What was agreed', required: true },
-  },
-  {
-    name: 'idea',
-    keyword: '#idea',
-    help: 'Record an idea',
-    arg: { name: 'text', help: 'The idea', required: true },
-  },
-  {
-    name: 'link',
-    keyword: '#link',
-    help: 'Record a link',
-    arg: { name: 'text', help: 'URL and description', required: true },
-  },
-  {
-    name: 'help',
-    keyword: '#help',
-    help: 'Record a call for help',
-    arg: { name: 'text', help: 'What help is needed', required: true },
-  },
-  {
-    name: 'chair',
-    keyword: '#chair',
-    help: 'Add chairs',
-    arg: { name: 'nicks', help: 'Nicks, space-separated', required: true },
-  },
-  {
-    name: 'unchair',
-    keyword: '#unchair',
-    help: 'Remove chairs',
-    arg: { name: 'nicks', help: 'Nicks, space-separated', required: true },
-  },
-  { name: 'undo', keyword: '#undo', help: 'Remove the last item' },
-  {
-    name: 'name',
-    keyword: '#meetingname',
-    help: 'Set the meeting name',
-    arg: { name: 'name', help: 'Meeting name', required: true },
-  },
-];
+/** `/meeting …` subcommands and the meeting lines they stand for: derived from the meeting command table. */
+export const MEETING_LINES: readonly MeetingLine[] = slashMeetingLines();
 
 interface Node {
   route?: SlashRoute;

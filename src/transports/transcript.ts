@@ -189,6 +189,7 @@ export async function runTranscript(
         time: clock ?? new Date(),
         addressed: said.addressed,
         replyPrefix: replyPrefix(conversation, rules),
+        ...(said.text !== text ? { said: text } : {}),
       };
       if (step.action) msg.action = true;
       const replies: Reply[] = await options.handler(msg);

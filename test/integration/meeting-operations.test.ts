@@ -38,7 +38,9 @@ function line(nick: string, text: string, addressed: boolean, local = true): Inb
 
 async function findFile(root: string, suffix: string): Promise<string> {
   for (const entry of await readdir(root, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile() && entry.name.endsWith(suffix)) return join(entry.parentPath, entry.name);
+    // `.txt` is the text minutes, not the raw log `.log.txt` beside them.
+    if (entry.isFile() && entry.name.endsWith(suffix) && !entry.name.endsWith(`.log${suffix}`))
+      return join(entry.parentPath, entry.name);
   }
   throw new Error(`no ${suffix} under ${root}`);
 }

@@ -52,7 +52,8 @@ describe.skipIf(!haveChromium)('minutes in headless Chromium', () => {
     await browser?.close();
   });
 
-  async function load(file: string, shot: string, fullPage = false) {
+  /** A new page that records console errors, page errors, dialogs and every request. */
+  async function watchedPage() {
     const page = await browser.newPage();
     const problems: string[] = [];
     const requests: string[] = [];
@@ -65,6 +66,11 @@ describe.skipIf(!haveChromium)('minutes in headless Chromium', () => {
       problems.push(`dialog: ${d.message()}`);
       void d.dismiss();
     });
+    return { page, problems, requests };
+  }
+
+  async function load(file: string, shot: string, fullPage = false) {
+    const { page, problems, requests } = await watchedPage();
     const url = pathToFileURL(file).href;
     const response = await page.goto(url, { waitUntil: 'load' });
     expect(response?.ok() ?? true).toBe(true);
@@ -140,6 +146,43 @@ describe.skipIf(!haveChromium)('minutes in headless Chromium', () => {
       expect(info.hostile, ext).toBe(false);
       expect(info.h1, ext).toContain('<script>window.__pwned=true</script>');
       for (const href of info.links) expect(href, ext).not.toMatch(/^\s*(javascript|data|vbscript|file):/i);
+    }
+  });
+  it('lists every meeting in the index pages, and the search box filters them', async () => {
+    const h = harness();
+    await h.say('alice', '#startmeeting Release planning');
+    await h.say('bob', '#info the release is on Friday');
+    await h.say('alice', '#endmeeting');
+    await h.say('alice', '#startmeeting <script>window.__pwned=true</script> retro');
+    await h.say('carol', '#action carol to buy cake');
+    await h.say('alice', '#endmeeting');
+    for (const index of [join(h.minutesDir, 'index.html'), join(h.minutesDir, 'virt', 'index.html')]) {
+      const { page, problems, requests } = await watchedPage();
+      const url = pathToFileURL(index).href;
+      await page.goto(url, { waitUntil: 'load' });
+      const rows = `[...document.querySelectorAll('tbody tr')].filter((r) => !r.hidden).map((r) => r.querySelector('td:nth-child(2)').textContent)`;
+      expect(await page.evaluate(rows)).toEqual([
+        '#virt: <script>window.__pwned=true</script> retro',
+        '#virt: Release planning',
+      ]);
+      await page.fill('#q', 'friday');
+      expect(await page.evaluate(rows)).toEqual(['#virt: Release planning']);
+      expect(await page.textContent('#n')).toBe('1 of 2 meetings');
+      await page.fill('#q', 'cake carol');
+      expect(await page.evaluate(rows)).toEqual(['#virt: <script>window.__pwned=true</script> retro']);
+      await page.fill('#q', 'nothing matches this');
+      expect(await page.evaluate(rows)).toEqual([]);
+      // The links lead to the minutes that exist.
+      const hrefs = (await page.evaluate(
+        `[...document.querySelectorAll('a[href]')].map((a) => a.href)`,
+      )) as string[];
+      for (const href of hrefs) expect(existsSync(new URL(href).pathname), href).toBe(true);
+      expect(await page.evaluate('window.__pwned === true')).toBe(false);
+      await page.fill('#q', '');
+      await page.screenshot({ path: join(shots, 'index.png') });
+      await page.close();
+      expect(problems).toEqual([]);
+      expect(requests).toEqual([url]);
     }
   });
 });

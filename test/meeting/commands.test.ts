@@ -1,8 +1,9 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/core/types.js';
+import { MEETING_COMMAND_NAMES } from '../../src/meeting/commands.js';
 import { journalPath } from '../../src/meeting/journal.js';
-import { harness, minutesBase, PLACE_KEY } from './helpers.js';
+import { harness, minutesBase, PLACE, PLACE_KEY, T0 } from './helpers.js';
 
 async function started(extra = {}) {
   const h = harness(extra);
@@ -35,7 +36,7 @@ describe('#startmeeting / #endmeeting', () => {
       'Meeting started Mon Jan 15 10:00:01 2024 UTC.  The chair is alice. Information about virtbot meetings: say #commands for the list of commands.',
     );
     expect(start[1]).toBe('Useful Commands: #action #agreed #help #info #idea #link #topic.');
-    expect(h.manager.meeting(PLACE_KEY)?.owner).toBe('alice');
+    expect(h.manager.meeting(PLACE_KEY)?.ownerNick()).toBe('alice');
     const end = await h.texts('alice', '#endmeeting');
     expect(end[0]).toBe('Meeting ended Mon Jan 15 10:00:02 2024 UTC.');
     const url = 'https://meetings.example.org/virt/2024/virt.2024-01-15-10.00';
@@ -51,12 +52,13 @@ describe('#startmeeting / #endmeeting', () => {
     expect(existsSync(journalPath(h.dataDir, PLACE_KEY))).toBe(false);
   });
 
-  it('takes a meeting topic from #startmeeting and uses it in the title', async () => {
+  it('takes the meeting topic and name from #startmeeting NAME', async () => {
     const h = harness();
     const r = await h.texts('alice', '#startmeeting Sprint 12 review');
     expect(r).toContain('Meeting topic: Sprint 12 review');
     await h.say('alice', '#endmeeting');
-    expect(h.read(minutesBase(h) + '.txt')).toContain('#virt: Sprint 12 review');
+    // …and its name, for the files.
+    expect(h.read(minutesBase(h, 'sprint_12_review') + '.txt')).toContain('#virt: Sprint 12 review');
   });
 
   it('is case-insensitive and ignores lines outside a meeting', async () => {
@@ -74,14 +76,16 @@ describe('#startmeeting / #endmeeting', () => {
     const r = await h.say('bob', '#startmeeting');
     expect(r).toEqual([expect.objectContaining({ kind: 'error' })]);
     expect(r[0]!.text).toContain('A meeting is already in progress here, started by alice');
-    expect(h.manager.meeting(PLACE_KEY)?.owner).toBe('alice');
+    expect(h.manager.meeting(PLACE_KEY)?.ownerNick()).toBe('alice');
   });
 
   it('lets only chairs end the meeting', async () => {
     const h = await started();
     const r = await h.say('mallory', '#endmeeting');
     expect(r[0]!.kind).toBe('error');
-    expect(r[0]!.text).toBe('mallory: only the chairs can use #endmeeting (chairs: alice).');
+    expect(r[0]!.text).toBe(
+      'mallory: only the chairs can use #endmeeting (chairs: alice); anyone may end it once no chair has spoken for 60 minutes.',
+    );
     expect(h.manager.meeting(PLACE_KEY)).toBeDefined();
   });
 
@@ -186,7 +190,7 @@ describe('topics, names and items', () => {
     const h = await started();
     expect(await h.handled('bob', '#1 priority is the release')).toBe(false);
     expect(await h.handled('bob', '#virt is the channel')).toBe(false);
-    expect(h.manager.meeting(PLACE_KEY)!.people.get('bob')?.count).toBe(2);
+    expect(h.manager.meeting(PLACE_KEY)!.personByNick('bob')?.count).toBe(2);
   });
 });
 
@@ -198,7 +202,8 @@ describe('#chair / #unchair', () => {
       'Current chairs: alice bob carol dave erin',
     ]);
     expect(await h.texts('Bob', '#topic Bob is a chair')).toEqual(['Current topic: Bob is a chair']);
-    expect(await h.texts('alice', '#unchair carol,dave erin')).toEqual(['Current chairs: alice bob']);
+    // bob has spoken (as Bob): the chair is that person, named as they go by now.
+    expect(await h.texts('alice', '#unchair carol,dave erin')).toEqual(['Current chairs: alice Bob']);
     expect((await h.texts('carol', '#topic no'))[0]).toContain('only the chairs can use #topic');
   });
 
@@ -210,7 +215,7 @@ describe('#chair / #unchair', () => {
       { text: 'alice started the meeting and stays a chair.', kind: 'error' },
       { text: 'Current chairs: alice', kind: 'meeting' },
     ]);
-    expect(h.manager.meeting(PLACE_KEY)!.isChair('alice')).toBe(true);
+    expect(h.manager.meeting(PLACE_KEY)!.isChairNick('alice')).toBe(true);
     expect((await h.texts('bob', '#unchair alice'))[0]).toContain('only the chairs');
   });
 
@@ -301,8 +306,8 @@ describe('#nick and action items by person', () => {
     expect(people).toContain('* bob (3)');
     expect(people).toContain('* carol (2)');
     expect(people).toContain('* alice (2)');
-    expect(people).not.toContain('dana');
-    expect(people).not.toContain('eve');
+    expect(people).not.toMatch(/\* (dana|eve) \(/);
+    expect(people).toContain('Named with #nick (did not speak): dana, eve');
     expect(people).not.toContain('virtbot');
   });
 });
@@ -354,9 +359,10 @@ describe('#save, #lurk, #restrictlogs, #commands', () => {
   it('#commands lists every command, for anyone', async () => {
     const h = await started();
     const [r] = await h.texts('bob', '#commands');
-    expect(r).toBe(
-      'Available commands: #accept #accepted #action #agree #agreed #chair #commands #endmeeting #endvote #halp #help #idea #info #link #lurk #meetingname #meetingtopic #nick #reject #rejected #restrictlogs #save #showvote #startmeeting #startvote #topic #unchair #undo #unlurk #vote',
-    );
+    // Every name of the command table, aliases included, sorted.
+    expect(r).toBe(`Available commands: ${MEETING_COMMAND_NAMES.map((c) => `#${c}`).join(' ')}`);
+    expect(r).toContain('#startvote');
+    expect(r).toContain('#halp');
   });
 });
 
@@ -441,31 +447,76 @@ describe('operations in the minutes', () => {
     expect(txt).not.toContain('vm start x');
     const html = h.read(minutesBase(h) + '.html');
     expect(html).toContain('<span class="outcome denied">denied</span>');
-    // The operation is a line of the log too (said by the bot), and the bot is not a person.
-    expect(h.read(minutesBase(h) + '.log.txt')).toContain('10:05:00 <virtbot> carol: vm nic add web01');
+    // The operation is an item, not a log line: nobody said it.
+    expect(h.read(minutesBase(h) + '.log.txt')).not.toContain('vm nic add');
     expect(txt).not.toMatch(/\* virtbot \(\d+\)/);
-    expect(readdirSync(h.minutesDir)).toEqual(['virt']);
+    expect(readdirSync(h.minutesDir).sort()).toEqual(['index.html', 'virt']);
   });
 });
 
 describe('the bot itself', () => {
-  it('logs its own replies but never counts them, and its lines are never commands', async () => {
+  it('logs what it sent, never counts itself, and someone holding its usual nick is a person', async () => {
     const h = await started();
-    await h.say('virtbot', '#endmeeting');
-    expect(h.manager.meeting(PLACE_KEY)).toBeDefined();
+    // The bot runs as virtbot_ (its nick was taken); a person holds 'virtbot'.
+    h.manager.onEvent({
+      type: 'nick',
+      transport: 'irc',
+      network: 'libera',
+      from: 'virtbot',
+      to: 'virtbot_',
+      time: new Date(h.now()),
+    });
+    expect(await h.texts('virtbot', '#info I am not the bot')).toEqual([]);
     await h.say('alice', '#endmeeting');
     const log = h.read(minutesBase(h) + '.log.txt');
     expect(log.split('\n').filter(Boolean)).toEqual([
       '10:00:01 <alice> #startmeeting',
       '10:00:01 <virtbot> Meeting started Mon Jan 15 10:00:01 2024 UTC.  The chair is alice. Information about virtbot meetings: say #commands for the list of commands.',
       '10:00:01 <virtbot> Useful Commands: #action #agreed #help #info #idea #link #topic.',
-      '10:00:02 <virtbot> #endmeeting',
+      '10:00:02 <virtbot> #info I am not the bot',
       '10:00:03 <alice> #endmeeting',
-      '10:00:03 <virtbot> Meeting ended Mon Jan 15 10:00:03 2024 UTC.',
-      '10:00:03 <virtbot> Minutes:        https://meetings.example.org/virt/2024/virt.2024-01-15-10.00.html',
-      '10:00:03 <virtbot> Minutes (text): https://meetings.example.org/virt/2024/virt.2024-01-15-10.00.txt',
-      '10:00:03 <virtbot> Log:            https://meetings.example.org/virt/2024/virt.2024-01-15-10.00.log.html',
     ]);
-    expect(h.read(minutesBase(h) + '.txt')).toMatch(/People present \(lines said\)\n-+\n\* alice \(2\)\n\n/);
+    const txt = h.read(minutesBase(h) + '.txt');
+    expect(txt).toMatch(/People present \(lines said\)\n-+\n\* alice \(2\)\n\* virtbot \(1\)\n/);
+    expect(txt).toContain('* INFO: I am not the bot (virtbot, 10:00:02)');
+  });
+});
+
+describe('the channel topic', () => {
+  it('is set to the meeting’s topic while it runs and restored at #endmeeting, as MeetBot does', async () => {
+    const h = harness();
+    h.manager.onEvent({ type: 'topic', place: PLACE, topic: 'Welcome to #virt', time: new Date(T0) });
+    const start = await h.say('alice', '#startmeeting');
+    expect(start[0]!.setTopic).toBe('meeting in progress');
+    // The bot's own topic changes during the meeting do not replace the one to restore.
+    h.manager.onEvent({ type: 'topic', place: PLACE, topic: 'meeting in progress', time: new Date(T0 + 1) });
+    expect((await h.say('alice', '#topic Status'))[0]!.setTopic).toBe('Status');
+    expect((await h.say('alice', '#meetingtopic Weekly'))[0]!.setTopic).toBe(
+      'Status (Meeting topic: Weekly)',
+    );
+    const end = await h.say('alice', '#endmeeting');
+    expect(end[0]!.setTopic).toBe('Welcome to #virt');
+    expect(end.slice(1).every((r) => r.setTopic === undefined)).toBe(true);
+  });
+
+  it('is left alone at the end when the old topic is not known', async () => {
+    const h = harness();
+    await h.say('alice', '#startmeeting');
+    expect((await h.say('alice', '#endmeeting'))[0]!.setTopic).toBeUndefined();
+  });
+});
+
+describe('links', () => {
+  it('irc:// and ssh:// are links, as MeetBot’s UrlProtocols say; javascript: never is', async () => {
+    const h = await started();
+    await h.say('bob', 'irc://irc.libera.chat/#virt is where we meet');
+    await h.say('bob', '#info log in with ssh://ops@bastion.example.org:2222 first');
+    await h.say('bob', '#link javascript:alert(1)');
+    await h.say('alice', '#endmeeting');
+    const m = h.read(minutesBase(h) + '.html');
+    expect(m).toContain('<a href="irc://irc.libera.chat/#virt" rel="nofollow noopener">');
+    expect(m).toContain('<a href="ssh://ops@bastion.example.org:2222" rel="nofollow noopener">');
+    expect(m).not.toContain('href="javascript:');
+    expect(h.read(minutesBase(h) + '.txt')).toContain('LINK: irc://irc.libera.chat/#virt is where we meet');
   });
 });

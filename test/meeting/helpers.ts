@@ -1,11 +1,20 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { InboundMessage, Reply } from '../../src/core/types.js';
+import type { Identity, InboundMessage, Reply } from '../../src/core/types.js';
 import { MeetingManager, type MeetingManagerOptions } from '../../src/meeting/manager.js';
 
 export const PLACE = { transport: 'irc', network: 'libera', channel: '#virt', private: false };
 export const PLACE_KEY = 'irc:libera:#virt';
+/** The identity the pipeline resolves for someone who proves nothing. */
+export const ANONYMOUS = (nick: string): Identity => ({
+  user: null,
+  groups: [],
+  roles: [],
+  proof: 'anonymous',
+  nick,
+});
+
 export const T0 = Date.UTC(2024, 0, 15, 10, 0, 0); // Mon Jan 15 10:00:00 2024 UTC
 
 export interface Harness {
@@ -52,7 +61,14 @@ export function harness(extra: Partial<MeetingManagerOptions> = {}): Harness {
         addressed: false,
         ...(o.action ? { action: true } : {}),
       };
-      const r = await h.manager.observe(msg, null);
+      const r = await h.manager.observe(msg, ANONYMOUS(nick));
+      // As a transport does: what the bot says in the channel comes back as `sent` events.
+      if (!o.private) {
+        for (const reply of r.replies) {
+          if (!reply.private)
+            h.manager.onEvent({ type: 'sent', place: PLACE, text: reply.text, time: new Date(t) });
+        }
+      }
       return r.replies;
     },
     async texts(nick, text, o = {}) {
@@ -62,7 +78,7 @@ export function harness(extra: Partial<MeetingManagerOptions> = {}): Harness {
       t += 1000;
       const r = await h.manager.observe(
         { place: PLACE, sender: { nick }, text, time: new Date(t), addressed: false },
-        null,
+        ANONYMOUS(nick),
       );
       return r.handled;
     },
@@ -76,7 +92,17 @@ export function harness(extra: Partial<MeetingManagerOptions> = {}): Harness {
   return h;
 }
 
-/** The minutes files of the only meeting written under minutesDir/virt/2024. */
-export function minutesBase(h: Harness, name = 'virt'): string {
-  return join(h.minutesDir, 'virt', '2024', `${name}.2024-01-15-10.00`);
+/**
+ * The minutes files (without extension) of a meeting written under minutesDir/virt/2024: the one
+ * named `name`, or the only one there.
+ */
+export function minutesBase(h: Harness, name?: string): string {
+  const dir = join(h.minutesDir, 'virt', '2024');
+  if (name !== undefined) return join(dir, `${name}.2024-01-15-10.00`);
+  const bases = readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -'.json'.length));
+  if (bases.length !== 1)
+    throw new Error(`expected one meeting in ${dir}, found ${bases.join(', ') || 'none'}`);
+  return join(dir, bases[0]!);
 }

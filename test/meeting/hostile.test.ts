@@ -34,9 +34,10 @@ describe('hostile text in items', () => {
     }
   });
 
-  it('turns only http/https/ftp/mailto into links', () => {
+  it('turns only http/https/ftp/irc/ssh/mailto into links', () => {
     const hrefs = [...files['.html']!.matchAll(/href="([^"]*)"/g)].map((m) => m[1]!);
-    for (const href of hrefs) expect(href).toMatch(/^(https?:|mailto:|virt\.2024-01-15-10\.00\.log\.html)/);
+    for (const href of hrefs)
+      expect(href).toMatch(/^(https?:|mailto:|[a-z0-9._-]+\.2024-01-15-10\.00\.log\.html)/);
     expect(hrefs).toContain('https://example.org/?a=1&amp;b=');
     expect(hrefs).toContain('mailto:someone@example.org?subject=');
     expect(files['.html']).toContain('<span class="type LINK">LINK</span>: javascript:window.__pwned=true');

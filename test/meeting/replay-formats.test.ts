@@ -99,7 +99,7 @@ describe('replay: log formats', () => {
     const r = await replay({ logFile: file, outDir: out, date: '2024-01-01' });
     expect(r.meetings[0]!.unterminated).toBe(true);
     expect(r.meetings[0]!.end).toBe('2024-01-01 10:00:01');
-    expect(r.files).toHaveLength(5);
+    expect(r.files).toHaveLength(6);
     expect(formatReplaySummary(r)).toContain('(no #endmeeting: closed at the last line)');
   });
 

@@ -38,11 +38,11 @@ describe('an open meeting survives a restart', () => {
     const m2 = h.restart();
     expect(m2.restored).toEqual([PLACE_KEY]);
     const m = m2.meeting(PLACE_KEY)!;
-    expect(m.owner).toBe('alice');
+    expect(m.ownerNick()).toBe('alice');
     expect(m.name).toBe('release');
-    expect(m.isChair('bob')).toBe(true);
+    expect(m.isChairNick('bob')).toBe(true);
     expect(m.currentTopic).toBe('Before the restart');
-    expect(m.vote?.votes.get('bob')?.option).toBe('Yes');
+    expect([...m.vote!.votes.values()].find((v) => v.nick === 'bob')?.option).toBe('Yes');
 
     // The meeting goes on: bob is still a chair, the vote is still open.
     expect(await h.texts('bob', '#topic After the restart')).toEqual([
@@ -79,7 +79,8 @@ describe('an open meeting survives a restart', () => {
     ]);
     // The bot's replies from before the restart are in the log once, not twice.
     expect(log.filter((l) => l.includes('Meeting started')).length).toBe(1);
-    expect(log).toContain('10:00:06 <virtbot> bob: vm start web01 → failed: domain is already running');
+    // The operation is an item of the minutes, not a line of the log: nobody said it.
+    expect(log.join('\n')).not.toContain('vm start web01');
 
     const txt = readFileSync(`${base}.txt`, 'utf8').replace(/\s+/g, ' ');
     expect(txt).toContain(
@@ -121,6 +122,7 @@ describe('an open meeting survives a restart', () => {
       '.2024-01-15-10.00.html',
       '.2024-01-15-10.00.txt',
       '.2024-01-15-10.00.md',
+      '.2024-01-15-10.00.json',
       '.2024-01-15-10.00.log.html',
     ]);
     expect(readFileSync(`${minutesBase(h)}.txt`, 'utf8')).toContain('INFO: almost done');

@@ -38,7 +38,7 @@ describe('replay of the Kimchi scrum (2014-04-16)', () => {
 
   it('names the files after #meetingname scrum, in kimchi/2014/', () => {
     expect(result.files.sort()).toEqual(
-      ['.html', '.log.html', '.log.txt', '.md', '.txt'].map((ext) => base() + ext).sort(),
+      ['.html', '.json', '.log.html', '.log.txt', '.md', '.txt'].map((ext) => base() + ext).sort(),
     );
   });
 
@@ -210,7 +210,7 @@ describe('replay of the Kimchi scrum (2014-04-16)', () => {
 
   it('summarises the replay for the CLI', () => {
     const s = formatReplaySummary(result);
-    expect(s).toContain('238 lines (238 chat lines, 0 join/part/status lines, 0 unreadable)');
+    expect(s).toContain('238 lines (238 chat lines, 0 join/part/status lines, 0 nick changes, 0 unreadable)');
     expect(s).toContain('Channel #kimchi, bot kimchi-bot, date 2014-04-16 (from meeting started).');
     expect(s).toContain(
       'Meeting "#kimchi: scrum" started by alinefm at 2014-04-16 13:01:55 UTC, ended 2014-04-16 14:27:09 UTC.',

@@ -11,5 +11,5 @@ export async function meeting(
   meetings: MeetingService | undefined,
 ): Promise<{ handled: boolean; replies: Reply[] }> {
   if (!meetings || utterance.msg.place.private) return { handled: false, replies: [] };
-  return meetings.observe(utterance.msg, utterance.identity.user);
+  return meetings.observe(utterance.msg, utterance.identity);
 }
