@@ -14,10 +14,12 @@ import { createLogger } from './core/logger.js';
 import type { AuditRecord, ChatEvent, Place, Reply } from './core/types.js';
 import type { HostRegistry } from './libvirt/hosts.js';
 import type { MeetingService } from './meeting/service.js';
+import { complete } from './pipeline/complete.js';
 import type { PermissionDesk } from './pipeline/context.js';
 import type { AuditSink, PipelineDeps } from './pipeline/deps.js';
 import { recordLapses } from './pipeline/lapses.js';
 import { createPipeline, type Handler } from './pipeline/pipeline.js';
+import type { Completion, CompletionRequest } from './transports/transport.js';
 
 const LAPSE_SWEEP_MS = 10_000;
 const MEETING_SWEEP_MS = 60_000;
@@ -117,6 +119,11 @@ export class Bot {
 
   get config(): Config {
     return this.current;
+  }
+
+  /** What a person typing an argument may pick here (Discord autocomplete). */
+  complete(request: CompletionRequest): Promise<Completion[]> {
+    return complete({ config: () => this.current, registry: this.commands, hosts: this.hosts }, request);
   }
 
   /** Takes a new, already validated config: the next message is judged by it. */
