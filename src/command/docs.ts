@@ -1,8 +1,17 @@
 /** The command reference (docs/COMMANDS.md), generated from the declarations alone. */
 import { meetingReference } from '../meeting/commands.js';
+import { HOW_PERMISSIONS_ARE_DECIDED } from '../auth/policy-text.js';
 import type { CommandRegistry } from './registry.js';
 import { type CommandSpec, permissionOf } from './spec.js';
 import { constraintNotes, describeArg, usageLine } from './usage.js';
+
+const ACTS_ON: Record<CommandSpec['target']['kind'], string> = {
+  none: 'no host',
+  host: 'one host (`host=`, or the first configured host)',
+  hosts: 'every host the person may act on (or the `host=` one), judged host by host',
+  vm: 'a VM, found by name on every host (or on `host=`); on two hosts it needs `host=`',
+  'new-vm': 'a new VM on `host=` (or the first host); its name must be free on every host',
+};
 
 function escapeCell(text: string): string {
   return text.replace(/\|/g, '\\|');
@@ -16,6 +25,7 @@ function commandSection(spec: CommandSpec): string[] {
     lines.push('');
   }
   const access = spec.open ? 'open to everyone' : `permission \`${permissionOf(spec)}\``;
+  lines.push(`Acts on: ${ACTS_ON[spec.target.kind]}.`, '');
   lines.push(`Access: ${access}${spec.destructive ? '; **destructive**: asks for `confirm CODE`' : ''}.`, '');
   if (spec.examples.length > 0) {
     lines.push('| you say | virtbot answers (contains) |', '| --- | --- |');
@@ -37,6 +47,7 @@ export function commandReference(registry: CommandRegistry): string {
     'Every example below is also a test (test/examples.test.ts) run on the embedded default.',
     '',
   ];
+  lines.push(...HOW_PERMISSIONS_ARE_DECIDED);
   for (const group of registry.allGroups()) {
     lines.push(`## ${group.name} — ${group.summary}`, '');
     if (group.aliases && Object.keys(group.aliases).length > 0) {
