@@ -526,7 +526,12 @@ export class AuditLog implements AuditStore, AuditQuery {
       aside = join(dirname(file), `${basename(file)}-replaced-${stamp(this.now())}`);
       await rename(file, aside);
     }
-    const fresh = await open(file, 'wx', 0o600);
+    // Read-write and appending, like the first open: a later loss copies from this one.
+    const fresh = await open(
+      file,
+      constants.O_CREAT | constants.O_EXCL | constants.O_RDWR | constants.O_APPEND,
+      0o600,
+    );
     try {
       const buffer = Buffer.allocUnsafe(256 * 1024);
       for (let position = 0; position < oldSize; ) {
@@ -603,7 +608,8 @@ export class AuditLog implements AuditStore, AuditQuery {
   }
 
   private markUnavailable(failure: AuditUnavailable): void {
-    const changed = this.unavailable?.reason !== failure.message;
+    // One warning per kind of trouble, not one per refused write (the free bytes change each time).
+    const changed = this.unavailable?.code !== failure.code;
     this.unavailable = { reason: failure.message, code: failure.code };
     if (changed) {
       this.warn({

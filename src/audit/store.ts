@@ -14,24 +14,17 @@ import type { AuditFilter } from '../command/spec.js';
 import type { AuditRecord, Outcome } from '../core/types.js';
 
 /** Who asked for what, where, resolved: written before the command runs. */
-export interface Intent {
+export type Intent = Pick<
+  AuditRecord,
+  'transport' | 'network' | 'channel' | 'user' | 'nick' | 'proof' | 'host' | 'vm' | 'args'
+> & {
   /** When it was asked (default: now). */
   time?: Date;
-  transport: string;
-  network: string;
-  channel: string;
-  user: string | null;
-  nick: string;
-  proof: string;
   /** The canonical command line (as the bound invocation prints itself). */
   command: string;
   /** The command path, 'vm.stop'. */
   path: string;
-  host?: string;
-  vm?: string;
-  /** The bound arguments (JSON-serializable). */
-  args?: Record<string, unknown>;
-}
+};
 
 /** How an intent ended (or where it stands: 'in-progress' may be followed by another outcome). */
 export interface OutcomeInput {

@@ -6,8 +6,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { forwardLines, reverseLines } from '../../src/audit/lines.js';
 import { AuditLog } from '../../src/audit/log.js';
 import { renderItem } from '../../src/audit/render.js';
-import type { AuditWarning, Intent } from '../../src/audit/store.js';
+import type { AuditWarning } from '../../src/audit/store.js';
 import type { AuditRecord } from '../../src/core/types.js';
+import { intent } from './records.js';
 
 let dir: string;
 let file: string;
@@ -16,21 +17,6 @@ beforeEach(async () => {
   file = join(dir, 'audit.jsonl');
 });
 afterEach(async () => rm(dir, { recursive: true, force: true }));
-
-const intent = (vm: string, extra: Partial<Intent> = {}): Intent => ({
-  transport: 'irc',
-  network: 'libera',
-  channel: '#ops',
-  user: 'alice',
-  nick: 'alice',
-  proof: 'irc-account',
-  command: `vm stop ${vm}`,
-  path: 'vm.stop',
-  host: 'test',
-  vm,
-  args: { vm },
-  ...extra,
-});
 
 const single = (n: number): Omit<AuditRecord, 'id'> => ({
   time: new Date(Date.UTC(2026, 10, 25, 12, 0, n)).toISOString(),
