@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { fanout } from './fanout.js';
 import { footprint } from './footprint.js';
+import { inputSize } from './input-size.js';
 import { latency } from './latency.js';
 import { describeMachine, diskTmpDir } from './lib/measure.js';
 import { type BenchContext, type Benchmark, consoleSection, markdown, type Section } from './lib/report.js';
@@ -26,10 +27,11 @@ const BENCHMARKS: { id: number; title: string; run: Benchmark }[] = [
   { id: 3, title: 'Meeting replay', run: replayBench },
   { id: 4, title: 'Fan-out across 16 hosts', run: fanout },
   { id: 5, title: 'Footprint of `virtbot run`', run: footprint },
+  { id: 6, title: 'Time per input byte, 1 KiB to 1 MiB lines', run: inputSize },
 ];
 
-/** Items 2 and 3 need nothing else and go first; then the ones with external prerequisites. */
-const ORDER = [2, 3, 1, 4, 5];
+/** Items 2, 3 and 6 need nothing else and go first; then the ones with external prerequisites. */
+const ORDER = [2, 3, 6, 1, 4, 5];
 
 async function main(): Promise<number> {
   const { values } = parseArgs({

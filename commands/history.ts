@@ -39,5 +39,23 @@ export const group: CommandGroup = {
         return { reply: `${records.length} record${records.length === 1 ? '' : 's'}, newest first:`, lines };
       },
     }),
+    defineCommand({
+      path: ['history', 'verify'],
+      summary: 'check the audit log’s hash chain: an edited, removed or reordered record is named',
+      args: {},
+      examples: [{ input: 'history verify', reply: 'the audit log is intact' }],
+      async run({ ctx }) {
+        const report = await ctx.history.verify();
+        const counted = `${report.records} records in ${report.files} file${report.files === 1 ? '' : 's'}`;
+        if (report.ok) return { reply: `the audit log is intact: ${counted}, every link checked` };
+        const first = report.first!;
+        return {
+          reply: `the audit log is broken at ${first.file}:${first.line}${first.id ? ` (record ${first.id})` : ''}: ${first.problem}`,
+          lines: report.problems.slice(1).map((p) => `also ${p.file}:${p.line}: ${p.problem}`),
+          outcome: 'failed',
+          detail: `audit chain broken at ${first.file}:${first.line}: ${first.problem} (${counted})`,
+        };
+      },
+    }),
   ],
 };

@@ -32,5 +32,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const meetings = new MeetingManager(meetingOptions);
   const parts: ConstructorParameters<typeof Bot>[0] = { config, hosts, meetings, logger };
   if (options.now !== undefined) parts.now = options.now;
-  return new Bot(parts);
+  const bot = new Bot(parts);
+  await bot.start();
+  return bot;
 }

@@ -16,7 +16,7 @@ import type { HostRegistry } from './libvirt/hosts.js';
 import type { MeetingService } from './meeting/service.js';
 import { complete } from './pipeline/complete.js';
 import type { PermissionDesk } from './pipeline/context.js';
-import type { AuditSink, PipelineDeps } from './pipeline/deps.js';
+import type { PipelineDeps } from './pipeline/deps.js';
 import { recordLapses } from './pipeline/lapses.js';
 import { createPipeline, type Handler } from './pipeline/pipeline.js';
 import type { Completion, CompletionRequest } from './transports/transport.js';
@@ -36,19 +36,6 @@ export interface BotParts {
   now?: () => Date;
 }
 
-/** The write-ahead sink over the JSONL audit log: intent and outcome are two durable records. */
-function fileSink(log: AuditLog): AuditSink {
-  return {
-    async begin(intent: AuditRecord) {
-      await log.append(intent);
-      return intent.id;
-    },
-    finish: (_intentId, outcome) => log.append(outcome),
-    record: (entry) => log.append(entry),
-    query: (filter) => log.query(filter),
-  };
-}
-
 export class Bot {
   readonly handle: Handler;
   readonly permissions: PermissionDesk;
@@ -62,6 +49,8 @@ export class Bot {
   private readonly lapseTimer: NodeJS.Timeout;
   private readonly meetingTimer: NodeJS.Timeout;
   private announcer: Announcer | undefined;
+  /** Warnings for the admins, said once to the next admin who speaks to the bot. */
+  private readonly adminNotices: string[] = [];
 
   constructor(parts: BotParts) {
     const now = parts.now ?? (() => new Date());
@@ -74,14 +63,19 @@ export class Bot {
       file: parts.config.audit.file ?? join(parts.config.bot.dataDir, 'audit.jsonl'),
       rotateBytes: parts.config.audit.rotateBytes,
       rotateDaily: parts.config.audit.rotateDaily,
+      minFreeBytes: parts.config.audit.minFreeBytes,
+      logger: this.logger,
       now,
     });
+    // What the audit log has to say (unavailable, replaced, a corrupt line …) reaches the admins.
+    this.audit.onWarning((warning) => this.adminNotices.push(`audit log: ${warning.message}`));
     this.confirmations = new Confirmations(parts.config.confirm.timeoutSeconds, () => now().getTime());
     const deps: PipelineDeps = {
       config: () => this.current,
       registry: this.commands,
       confirmations: this.confirmations,
-      audit: fileSink(this.audit),
+      audit: this.audit,
+      adminNotices: this.adminNotices,
       hosts: this.hosts,
       meetings: this.meetings,
       logger: this.logger,
@@ -124,6 +118,37 @@ export class Bot {
   /** What a person typing an argument may pick here (Discord autocomplete). */
   complete(request: CompletionRequest): Promise<Completion[]> {
     return complete({ config: () => this.current, registry: this.commands, hosts: this.hosts }, request);
+  }
+
+  /**
+   * Opens the audit log and finishes what a previous run left open: every intent without an
+   * outcome is recorded as 'unknown', with what its host shows now. Call once before serving.
+   */
+  async start(): Promise<void> {
+    try {
+      await this.audit.open();
+    } catch (error) {
+      // Not fatal: commands that change hosts are refused until the log can be written.
+      this.logger.error({ err: error }, 'the audit log cannot be opened');
+      return;
+    }
+    const report = await this.audit.recover((intent) => this.checkIntent(intent));
+    for (const intent of report.unresolved) {
+      this.logger.warn(
+        { intent: intent.id, command: intent.command },
+        'an intent had no outcome: recorded as unknown',
+      );
+    }
+  }
+
+  /** What the host shows now of an intent's VM, for the 'unknown' outcome's detail. */
+  private async checkIntent(intent: AuditRecord): Promise<string | undefined> {
+    if (intent.host === undefined || !this.hosts.names().includes(intent.host)) return undefined;
+    const hv = this.hosts.get(intent.host);
+    if (intent.vm === undefined) return undefined;
+    if (!(await hv.exists(intent.vm))) return `checked: ${intent.vm} is not on ${intent.host}`;
+    const summary = await hv.domainSummary(intent.vm);
+    return `checked: ${intent.vm} on ${intent.host} is ${summary.state}, ${summary.vcpus} vCPUs, ${summary.memoryKiB} KiB memory`;
   }
 
   /** Takes a new, already validated config: the next message is judged by it. */

@@ -4,8 +4,11 @@
  *   virtbot test [--config FILE] FILE.chat…
  *   virtbot replay LOGFILE [--channel '#name'] [--bot-nick NICK] [--out DIR] [--date D] [--tz Z] [--format F] [--minutes-url U] [--strict]
  *   virtbot run --config FILE
+ *   virtbot check-config [--skip-secrets] FILE
+ *   virtbot audit verify [--config FILE]
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,6 +28,8 @@ const USAGE = `usage:
                                                   it holds no meeting; --strict: or an unreadable line)
   virtbot run --config FILE                       connect to the configured IRC networks and Discord servers
   virtbot docs [--out FILE]                       print the command reference (Markdown)
+  virtbot check-config [--skip-secrets] FILE      check a configuration without starting
+  virtbot audit verify [--config FILE]            check the audit log's hash chain
 Without --config, virtbot uses its built-in demo: one host 'test' on libvirt's test driver.
 Options: --allow-root (run as root although virtbot should not), --help`;
 
@@ -41,7 +46,22 @@ async function configFor(
   const { loadConfigFile } = await import('./config/load.js');
   const config = await loadConfigFile(file);
   if (dataDir !== undefined) config.bot.dataDir = dataDir;
+  await checkDataDir(config.bot.dataDir);
   return { config, demo: false };
+}
+
+/** An existing data directory virtbot cannot write is a one-line refusal, not a stack trace later. */
+async function checkDataDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new Error(`data directory ${dir} cannot be created: ${(error as NodeJS.ErrnoException).code}`);
+  }
+  try {
+    await access(dir, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    throw new Error(`data directory ${dir} is not writable: ${(error as NodeJS.ErrnoException).code}`);
+  }
 }
 
 /** virtbot holds a team's hypervisor keys; it must not also hold root. The demo touches nothing real. */
@@ -96,6 +116,7 @@ async function testCommand(argv: string[]): Promise<number> {
     allowPositionals: true,
   });
   if (positionals.length === 0) throw new UsageFailure('virtbot test needs at least one FILE.chat');
+  refuseRoot(values['allow-root'] === true, values.config === undefined);
   const [{ createApp }, { parseTranscript, runTranscript, transcriptPlace, TranscriptSyntaxError }] =
     await Promise.all([app(), import('./transports/transcript.js')]);
   let failed = 0;
@@ -197,12 +218,71 @@ async function docsCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
+async function checkConfigCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { 'skip-secrets': { type: 'boolean' } },
+    allowPositionals: true,
+  });
+  if (positionals.length !== 1) throw new UsageFailure('virtbot check-config needs exactly one FILE');
+  const file = positionals[0]!;
+  const { checkConfigFile, formatFindings } = await import('./config/load.js');
+  const { report } = await checkConfigFile(file, { secrets: values['skip-secrets'] !== true });
+  for (const line of formatFindings(file, report.errors).split('\n').filter(Boolean))
+    process.stdout.write(`error: ${line}\n`);
+  for (const line of formatFindings(file, report.warnings).split('\n').filter(Boolean))
+    process.stdout.write(`warning: ${line}\n`);
+  const counts = `${report.errors.length} error${report.errors.length === 1 ? '' : 's'}, ${report.warnings.length} warning${report.warnings.length === 1 ? '' : 's'}`;
+  process.stdout.write(
+    report.errors.length === 0 ? `${file}: ok (${counts})\n` : `${file}: refused (${counts})\n`,
+  );
+  return report.errors.length === 0 ? 0 : 1;
+}
+
+async function auditCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub !== 'verify')
+    throw new UsageFailure(`virtbot audit ${sub ?? ''}: the only audit command is 'verify'`);
+  const { values } = parseArgs({ args: rest, options: { config: { type: 'string' } } });
+  let config: Config;
+  if (values.config === undefined) config = (await configFor(undefined)).config;
+  else {
+    // Verifying reads the log only: no secrets need to be readable for it.
+    const { checkConfigFile } = await import('./config/load.js');
+    config = (await checkConfigFile(values.config, { secrets: false })).config;
+  }
+  const { AuditLog } = await import('./audit/log.js');
+  const file = config.audit.file ?? join(config.bot.dataDir, 'audit.jsonl');
+  const report = await new AuditLog({ file }).verify();
+  if (report.ok) {
+    process.stdout.write(
+      `ok: ${report.records} records in ${report.files} file${report.files === 1 ? '' : 's'}, the chain is whole` +
+        `${report.unchained > 0 ? ` (${report.unchained} from before the chain)` : ''}\n`,
+    );
+    return 0;
+  }
+  const first = report.first!;
+  process.stdout.write(
+    `broken: ${first.file}:${first.line}${first.id !== undefined ? ` (record ${first.id})` : ''}: ${first.problem}\n`,
+  );
+  for (const p of report.problems.slice(1))
+    process.stdout.write(
+      `  also ${p.file}:${p.line}${p.id !== undefined ? ` (record ${p.id})` : ''}: ${p.problem}\n`,
+    );
+  process.stdout.write(
+    `${report.problems.length} problem${report.problems.length === 1 ? '' : 's'} in ${report.records} records, ${report.files} files\n`,
+  );
+  return 1;
+}
+
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   console: consoleCommand,
   test: testCommand,
   replay: replayCommand,
   run: runCommand,
   docs: docsCommand,
+  'check-config': checkConfigCommand,
+  audit: auditCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

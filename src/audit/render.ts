@@ -8,7 +8,14 @@ export function renderInfoLine(record: AuditRecord): string {
 /** The item text without the `#info` marker, as it appears in the minutes. */
 export function renderItem(record: AuditRecord): string {
   const who = record.user ?? `${record.nick} (unidentified)`;
-  return `${who}: ${oneLine(record.command)} → ${record.outcome}: ${oneLine(record.detail)}`;
+  return `${who}: ${oneLine(record.command)} → ${outcomeText(record.outcome)}: ${oneLine(record.detail)}`;
+}
+
+/** 'unknown' reads "outcome unknown": the command was started and nobody knows how it ended. */
+function outcomeText(outcome: AuditRecord['outcome']): string {
+  if (outcome === 'unknown') return 'outcome unknown';
+  if (outcome === 'in-progress') return 'in progress';
+  return outcome;
 }
 
 function oneLine(text: string): string {

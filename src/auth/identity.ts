@@ -4,6 +4,7 @@
  * A bare nick proves nothing: an unproven sender is anonymous.
  */
 import type { Config } from '../config/schema.js';
+import { sameAccount } from '../core/names.js';
 import type { Identity, Place, Sender } from '../core/types.js';
 import { globToRegExp } from './glob.js';
 
@@ -46,12 +47,10 @@ function configuredIdentity(
 function findUser(config: Config, place: Place, sender: Sender): [string, UserEntry, string] | undefined {
   const users = Object.entries(config.users);
   if (place.transport === 'irc' && sender.account) {
-    const account = sender.account.toLowerCase();
+    const account = sender.account;
     for (const [name, entry] of users) {
-      const accounts = [Object.hasOwn(entry.irc, place.network) ? entry.irc[place.network]! : []]
-        .flat()
-        .map((a) => a.toLowerCase());
-      if (accounts.includes(account)) return [name, entry, 'irc-account'];
+      const accounts = [Object.hasOwn(entry.irc, place.network) ? entry.irc[place.network]! : []].flat();
+      if (accounts.some((a) => sameAccount(a, account))) return [name, entry, 'irc-account'];
     }
   }
   if (place.transport === 'discord' && sender.userId) {

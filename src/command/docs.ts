@@ -1,6 +1,7 @@
 /** The command reference (docs/COMMANDS.md), generated from the declarations alone. */
-import { meetingReference } from '../meeting/commands.js';
+
 import { HOW_PERMISSIONS_ARE_DECIDED } from '../auth/policy-text.js';
+import { meetingReference } from '../meeting/commands.js';
 import type { CommandRegistry } from './registry.js';
 import { type CommandSpec, permissionOf } from './spec.js';
 import { constraintNotes, describeArg, usageLine } from './usage.js';

@@ -40,9 +40,18 @@ export const ConfigSchema = z
           .positive()
           .default(64 * 1024 * 1024),
         rotateDaily: z.boolean().default(true),
+        /**
+         * Commands that change anything are refused while the audit log's filesystem has less
+         * free space than this (bytes), so that the outcomes of running ones still fit.
+         */
+        minFreeBytes: z
+          .number()
+          .int()
+          .min(0)
+          .default(16 * 1024 * 1024),
       })
       .strict()
-      .default({ rotateBytes: 64 * 1024 * 1024, rotateDaily: true }),
+      .default({ rotateBytes: 64 * 1024 * 1024, rotateDaily: true, minFreeBytes: 16 * 1024 * 1024 }),
     meetings: MeetingsSchema.default({ idleEndMinutes: 60, autoEndHours: 24 }),
     ...HostsSection,
     ...AccessSection,

@@ -146,12 +146,19 @@ export type Outcome =
   | 'approved'
   | 'lapsed'
   | 'cancelled'
-  /** The write-ahead intent of a command that changes a host (its outcome record follows). */
-  | 'intent'
-  /** The change was started on the host and is still going on there (a later outcome follows). */
-  | 'in-progress'
-  /** Nobody knows: the process ended between intent and outcome (written at the next start). */
-  | 'unknown';
+  /** The command was started (its intent is recorded) and virtbot cannot tell how it ended. */
+  | 'unknown'
+  /** Started and not finished yet (an intent, or an outcome awaiting libvirt's event). */
+  | 'in-progress';
+
+/**
+ * What a record is: `intent` (written and synced before a command touches a host), `outcome`
+ * (how an intent ended; `intent` names it; an intent may get several, the last one counts),
+ * `single` (a one-shot record: read-only commands, denials, lapses), `event` (the audit log's
+ * own events: a file deleted or replaced under virtbot, corrupted lines found). Records written
+ * before kinds existed have none and read as `single`.
+ */
+export type AuditKind = 'intent' | 'outcome' | 'single' | 'event';
 
 /** One line of the append-only audit log; also rendered into the minutes. */
 export interface AuditRecord {
@@ -165,7 +172,7 @@ export interface AuditRecord {
   user: string | null;
   nick: string;
   proof: string;
-  /** The command as typed (without the bot's prefix). */
+  /** The command as typed (without the bot's prefix); for intents, the canonical line. */
   command: string;
   /** The resolved command path, e.g. 'vm.nic.add', when resolution got that far. */
   path?: string;
@@ -175,8 +182,18 @@ export interface AuditRecord {
   vm?: string;
   /** Said in a private conversation: shown by `history` only to its author and to admins. */
   private?: boolean;
-  /** For an outcome: the id of the intent record it completes. */
+  /** Absent in records written before kinds existed: read as 'single'. */
+  kind?: AuditKind;
+  /** Outcome records: the id of the intent they finish. */
   intent?: string;
+  /** Intents: the bound arguments the command runs with. */
+  args?: Record<string, unknown>;
+  /** Position in the hash chain: 1 for the first chained record, +1 for each one after, across rotations. */
+  seq?: number;
+  /** The `hash` of the record before this one in the chain (64 zeros for the first). */
+  prev?: string;
+  /** SHA-256 (hex) of this record's line without its `hash` field. */
+  hash?: string;
 }
 
 /** Which audit records a query wants, newest first. */

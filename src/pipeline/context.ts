@@ -3,6 +3,7 @@
  * each narrow: a command gets the hypervisor its invocation was bound to (never a registry to
  * look VMs up in), and nothing of IRC or Discord.
  */
+import type { VerifyReport } from '../audit/store.js';
 import type { PendingInvocation } from '../auth/confirmations.js';
 import type { Verdict } from '../auth/judge.js';
 import type { CommandRegistry } from '../command/registry.js';
@@ -28,6 +29,8 @@ export interface HostDirectory {
 /** The audit log as the asker may see it: other places' and other hosts' records filtered out. */
 export interface HistoryReader {
   query(filter: AuditFilter): Promise<AuditRecord[]>;
+  /** Walks the whole hash chain; names the first broken link. */
+  verify(): Promise<VerifyReport>;
 }
 
 /** What `permissions check` learns about a hypothetical invocation, from the pipeline's own stages. */

@@ -1,23 +1,10 @@
 import type { Logger } from 'pino';
+import type { AuditStore } from '../audit/store.js';
 import type { Confirmations } from '../auth/confirmations.js';
 import type { CommandRegistry } from '../command/registry.js';
 import type { Config } from '../config/schema.js';
-import type { AuditRecord } from '../core/types.js';
 import type { HostRegistry } from '../libvirt/hosts.js';
 import type { MeetingService } from '../meeting/service.js';
-import type { AuditFilter } from './context.js';
-
-/**
- * Where the pipeline records. Write-ahead: a command that changes a host has its intent made
- * durable by `begin` before the host is touched, and its outcome by `finish` after; everything
- * else is one `record`. Each resolves only once the record is durable; a rejection means it is not.
- */
-export interface AuditSink {
-  begin(intent: AuditRecord): Promise<string>;
-  finish(intentId: string, outcome: AuditRecord): Promise<void>;
-  record(entry: AuditRecord): Promise<void>;
-  query(filter: AuditFilter): Promise<AuditRecord[]>;
-}
 
 /** What the pipeline's stages need. Built once by the Bot. */
 export interface PipelineDeps {
@@ -25,9 +12,12 @@ export interface PipelineDeps {
   config(): Config;
   registry: CommandRegistry;
   confirmations: Confirmations;
-  audit: AuditSink;
+  /** Write-ahead: intents before a host is touched, outcomes after, one record for the rest. */
+  audit: AuditStore;
   hosts: HostRegistry;
   meetings: MeetingService | undefined;
   logger: Logger;
   now(): Date;
+  /** Warnings for admins (the audit log's), said once to the next admin who speaks to the bot. */
+  adminNotices?: string[];
 }

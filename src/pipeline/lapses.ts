@@ -1,10 +1,8 @@
 /** Records every pending invocation whose code lapsed unredeemed. Safe to call from a timer. */
 
+import type { SingleRecord } from '../audit/store.js';
 import { pendingApprovals } from '../auth/confirmations.js';
-import type { AuditRecord } from '../core/types.js';
 import type { PipelineDeps } from './deps.js';
-
-let lapseSequence = 0;
 
 export async function recordLapses(
   deps: Pick<PipelineDeps, 'confirmations' | 'audit' | 'now' | 'logger'>,
@@ -12,9 +10,8 @@ export async function recordLapses(
   const lapsed = deps.confirmations.sweep();
   if (lapsed.length === 0) return;
   const now = deps.now();
-  const entries = lapsed.map((pending): AuditRecord => {
-    const entry: AuditRecord = {
-      id: `${now.getTime().toString(36)}-${process.pid.toString(36)}-l${(lapseSequence++).toString(36)}`,
+  const entries = lapsed.map((pending): SingleRecord => {
+    const entry: SingleRecord = {
       time: now.toISOString(),
       transport: pending.place.transport,
       network: pending.place.network,

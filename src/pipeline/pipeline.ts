@@ -11,6 +11,7 @@
  * target and authorize again before it runs.
  */
 import { identityKey } from '../auth/confirmations.js';
+import { HISTORY_ALL } from '../auth/history-visibility.js';
 import { identityOfUser } from '../auth/identity.js';
 import { judge } from '../auth/judge.js';
 import type { ResumeRequest } from '../command/spec.js';
@@ -68,7 +69,27 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     } catch (error) {
       ending = error instanceof Stop ? error.ending : crashed(error, utterance);
     }
-    return [...seen.replies, ...(await recorder.finish(ending))];
+    return [...seen.replies, ...(await recorder.finish(ending)), ...noticesFor(utterance)];
+  }
+
+  /** Pending warnings for admins (the audit log's), said once to the first admin who speaks. */
+  function noticesFor(utterance: Utterance): Reply[] {
+    const notices = deps.adminNotices;
+    if (!notices || notices.length === 0) return [];
+    const admin = judge(deps.config(), {
+      identity: utterance.identity,
+      command: {
+        permission: HISTORY_ALL,
+        open: false,
+        destructive: false,
+        target: { kind: 'none' },
+        args: [],
+      },
+      args: {},
+      place: utterance.msg.place,
+    }).allowed;
+    if (!admin) return [];
+    return notices.splice(0).map((text) => ({ text: `warning: ${text}`, kind: 'error', private: true }));
   }
 
   function isBareCode(utterance: Utterance): boolean {

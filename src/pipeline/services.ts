@@ -42,12 +42,10 @@ function historyReader(deps: PipelineDeps, utterance: Utterance): HistoryReader 
         { identity: utterance.identity, place: utterance.msg.place },
         (host, vm) => accessOf(deps.hosts, host, vm),
       );
-      // An intent is shown through its outcome (an intent left without one gets an 'unknown' outcome at start).
-      return deps.audit.query({
-        ...filter,
-        accept: (record) => record.outcome !== 'intent' && visible(record),
-      });
+      // The store shows each operation once, by its latest outcome.
+      return deps.audit.query({ ...filter, accept: visible });
     },
+    verify: () => deps.audit.verify(),
   };
 }
 

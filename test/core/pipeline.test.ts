@@ -220,11 +220,13 @@ describe('pipeline', () => {
       expect(pending).toMatchObject({ outcome: 'pending', command: 'probe destroy web01' });
       // Write-ahead: the intent is on disk before the command ran, and the outcome names it.
       expect(intent).toMatchObject({
-        outcome: 'intent',
+        kind: 'intent',
+        outcome: 'in-progress',
         command: `probe destroy web01 (confirmed ${code})`,
         path: 'probe.destroy',
       });
       expect(done).toMatchObject({
+        kind: 'outcome',
         outcome: 'ok',
         intent: intent!.id,
         command: `probe destroy web01 (confirmed ${code})`,

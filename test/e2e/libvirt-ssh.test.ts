@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { group as host } from '../../commands/host.js';
@@ -68,6 +68,8 @@ function sshHost(overrides: Record<string, unknown> = {}) {
   return HostSchema.parse({
     name: 'e2e',
     uri: env!.uri,
+    // The test ISO lives outside the storage pools: the host's config lists its directory.
+    paths: [dirname(env!.iso)],
     ssh: {
       host: env!.ssh.host,
       port: env!.ssh.port,

@@ -122,11 +122,15 @@ export const AccessSection = {
   roles: z.record(name, RoleSchema).default({}),
   /** Policy rules on top of the roles. See RuleSchema. */
   rules: z.array(RuleSchema).default([]),
-  /** Roles every sender has, logged in or not. Empty by default: deny. */
+  /**
+   * Roles every sender has, logged in or not. Empty by default: deny. Roles granting more than
+   * help, whoami and version (and allow rules, which apply to everyone) are refused at start
+   * unless `deliberate: true` says that this is meant (a demo, a lab).
+   */
   anonymous: z
-    .object({ roles: z.array(name).default([]) })
+    .object({ roles: z.array(name).default([]), deliberate: z.boolean().default(false) })
     .strict()
-    .default({ roles: [] }),
+    .default({ roles: [], deliberate: false }),
   /** Discord role id -> virtbot role names, per configured Discord server name. */
   discordRoles: z.record(z.string(), z.record(z.string(), z.array(name))).default({}),
   confirm: z

@@ -23,12 +23,6 @@ import {
   type Utterance,
 } from '../invocation.js';
 
-let sequence = 0;
-
-function recordId(time: Date): string {
-  return `${time.getTime().toString(36)}-${process.pid.toString(36)}-${(sequence++).toString(36)}`;
-}
-
 export class TurnRecorder {
   private intentId: string | undefined;
   private path: string | undefined;
@@ -57,9 +51,14 @@ export class TurnRecorder {
   /** The invocation is about to change a host: its intent must be durable first, or it does not run. */
   async intend(invocation: Invocation): Promise<void> {
     this.describe(invocation);
-    const intent = this.entry('intent', `about to run ${invocation.canonical}`);
+    const { id: _id, outcome: _outcome, detail: _detail, time, ...who } = this.entry('in-progress', '');
     try {
-      this.intentId = await this.deps.audit.begin(intent);
+      this.intentId = await this.deps.audit.begin({
+        ...who,
+        time: new Date(time),
+        path: invocation.command.path.join('.'),
+        args: invocation.args,
+      });
     } catch (error) {
       this.deps.logger.error({ err: error }, 'audit intent could not be written: command refused');
       throw stop(
@@ -74,9 +73,13 @@ export class TurnRecorder {
     if (ending.about) this.aim = { ...this.aim, ...ending.about };
     const entry = this.entry(ending.outcome, ending.detail);
     try {
-      if (this.intentId !== undefined)
-        await this.deps.audit.finish(this.intentId, { ...entry, intent: this.intentId });
-      else await this.deps.audit.record(entry);
+      if (this.intentId !== undefined) {
+        await this.deps.audit.finish(this.intentId, { outcome: ending.outcome, detail: ending.detail });
+        entry.intent = this.intentId;
+      } else {
+        const { id: _none, ...single } = entry;
+        entry.id = await this.deps.audit.record(single);
+      }
     } catch (error) {
       this.deps.logger.error({ err: error, outcome: ending.outcome }, 'audit record could not be written');
       return [this.unrecorded(ending, messageOf(error))];
@@ -113,7 +116,7 @@ export class TurnRecorder {
     const { msg, identity } = this.utterance;
     const time = msg.time;
     const entry: AuditRecord = {
-      id: recordId(time),
+      id: '',
       time: time.toISOString(),
       transport: msg.place.transport,
       network: msg.place.network,
