@@ -5,6 +5,7 @@
  * the event loop for seconds (a 1 MB word took 7–12 s in the suggestion code before it was bounded).
  */
 import { join } from 'node:path';
+import { splitLinks } from '../src/meeting/text.js';
 import { benchBot, benchConfig, consoleMessage, inMemoryRecords } from './lib/bot.js';
 import { cannedFromTestDriver, FakeHostRegistry } from './lib/fake-virsh.js';
 import { diskTmpDir, interleaved, median } from './lib/measure.js';
@@ -89,6 +90,7 @@ export async function inputSize(ctx: BenchContext): Promise<Section> {
             : `; a 1 MiB line takes ${fmt((large * SIZES.at(-1)!) / 1e6)} ms in all.`),
       );
     }
+    figures.push(minutesUrlFigure(rounds, notes));
   } finally {
     await bot.close();
     const { rm } = await import('node:fs/promises');
@@ -106,5 +108,37 @@ export async function inputSize(ctx: BenchContext): Promise<Section> {
       `Sizes are tried smallest first; a single line slower than ${BUDGET_MS / 1000} s stops the climb for that shape (the figure is then at the largest size tried, one round, and the target is missed).`,
     ],
     notes,
+  };
+}
+
+/**
+ * The minutes' link finder on a URL of N dots and a letter (the trailing-punctuation scan was
+ * quadratic: 40 000 dots took 3 s at #endmeeting), per input byte, 1 KiB against 1 MiB.
+ */
+function minutesUrlFigure(rounds: number, notes: string[]): Figure {
+  const perByte = (n: number) => {
+    const url = `see http://a${'.'.repeat(n - 13)}x`;
+    const samples: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const reps = Math.max(1, Math.round((256 * 1024) / n));
+      const t0 = performance.now();
+      for (let i = 0; i < reps; i++) splitLinks(url);
+      samples.push(((performance.now() - t0) * 1e6) / (reps * n));
+    }
+    return median(samples);
+  };
+  perByte(1024); // warm up
+  const small = perByte(1024);
+  const large = perByte(1024 * 1024);
+  notes.push(`minutes link finder: 1 KiB ${fmt(small)} ns/byte, 1 MiB ${fmt(large)} ns/byte.`);
+  return {
+    label: 'minutes link finder, a 1 MiB URL of dots: time per byte',
+    value: large,
+    unit: 'ns/byte',
+    runs: rounds,
+    reference: { label: 'the same at 1 KiB', value: small, unit: 'ns/byte' },
+    ratio: `${times(large / small)} the 1 KiB figure`,
+    target: '1 MiB within 2× of the 1 KiB figure',
+    met: large <= 2 * small,
   };
 }
