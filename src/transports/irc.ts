@@ -22,6 +22,7 @@ import IRC, {
 import { readSecret } from '../config/read-secret.js';
 import type { IrcNetworkConfig } from '../config/sections/transports.js';
 import type { InboundMessage, Place, Reply, Sender } from '../core/types.js';
+import { AccountTracker } from './irc-accounts.js';
 import { Outbox } from './outbox.js';
 import { splitLines, stripIrcFormatting } from './text.js';
 import {
@@ -60,10 +61,10 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
   readonly name: string;
   private client: Client | undefined;
   private readonly outbox: Outbox<OutLine>;
-  /** Lower-cased nick → account (false: known to be logged out). */
-  private readonly accounts = new Map<string, string | false>();
-  /** Lower-cased nick → lower-cased channels we share with them. */
-  private readonly seenIn = new Map<string, Set<string>>();
+  /** Accounts of the people we share a channel with (see irc-accounts.ts for when they are believed). */
+  private readonly tracker = new AccountTracker((text) => this.lower(text));
+  /** WHOIS requests in flight, per lower-cased nick, in the order sent (the server answers in order). */
+  private readonly whoisWaiting = new Map<string, Array<(w: Record<string, unknown> | undefined) => void>>();
   private readonly joined = new Set<string>();
   private stopped = true;
   private registered = false;
@@ -236,7 +237,7 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
     );
     client.on(
       'quit',
-      mine((e: QuitEvent) => this.forget(e.nick)),
+      mine((e: QuitEvent) => this.tracker.forget(e.nick)),
     );
     client.on(
       'nick',
@@ -244,7 +245,11 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
     );
     client.on(
       'account',
-      mine((e: AccountEvent) => this.accounts.set(this.lower(e.nick), e.account || false)),
+      mine((e: AccountEvent) => this.tracker.accountChanged(e.nick, e.account || false)),
+    );
+    client.on(
+      'whois',
+      mine((w: Record<string, unknown>) => this.onWhois(w)),
     );
 
     this.logger.info(
@@ -280,8 +285,8 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
     this.registered = false;
     this.outbox.pause();
     this.joined.clear();
-    this.accounts.clear();
-    this.seenIn.clear();
+    this.tracker.clear();
+    this.clearWhois();
     this.emit('disconnected', reason);
     if (this.stopped) return;
     const delay = backoffDelay(this.attempt, this.cfg.reconnect.minDelayMs, this.cfg.reconnect.maxDelayMs);
@@ -318,9 +323,8 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
   // ---- identity tracking ----------------------------------------------------------------
 
   private onJoin(client: Client, e: JoinEvent): void {
-    const channel = this.lower(e.channel);
     if (this.isSelf(e.nick)) {
-      this.joined.add(channel);
+      this.joined.add(this.lower(e.channel));
       this.logger.info({ transport: this.name, channel: e.channel }, 'joined');
       // WHOX (when offered) gives every member's account; irc-framework picks WHOX itself.
       client.who(e.channel, (list: WhoListEvent) => {
@@ -330,37 +334,22 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
       this.emit('joined', e.channel);
       return;
     }
-    this.remember(e.nick, channel);
-    if (e.account !== undefined) this.accounts.set(this.lower(e.nick), e.account || false);
+    this.tracker.seen(e.nick, e.channel, e.account);
   }
 
   private onWho(list: WhoListEvent): void {
     for (const user of list.users) {
-      if (user.channel) this.remember(user.nick, this.lower(user.channel));
-      if (user.account !== undefined && !this.isSelf(user.nick)) {
-        this.accounts.set(this.lower(user.nick), user.account === '' ? false : user.account);
-      }
+      if (!user.channel || this.isSelf(user.nick)) continue;
+      const account = user.account === undefined ? undefined : user.account === '' ? false : user.account;
+      this.tracker.seen(user.nick, user.channel, account);
     }
-  }
-
-  private remember(nick: string, channel: string): void {
-    const key = this.lower(nick);
-    let set = this.seenIn.get(key);
-    if (!set) {
-      set = new Set();
-      this.seenIn.set(key, set);
-    }
-    set.add(channel);
   }
 
   private onLeave(client: Client, nick: string, channelName: string): void {
     const channel = this.lower(channelName);
     if (this.isSelf(nick)) {
       this.joined.delete(channel);
-      for (const [who, set] of this.seenIn) {
-        set.delete(channel);
-        if (set.size === 0) this.forget(who);
-      }
+      this.tracker.selfLeft(channelName);
       // Kicked or parted by someone else from a configured channel: go back after a while.
       if (this.cfg.channels.some((c) => this.lower(c) === channel)) {
         setTimeout(() => {
@@ -369,53 +358,78 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
       }
       return;
     }
-    const set = this.seenIn.get(this.lower(nick));
-    set?.delete(channel);
-    // Out of sight: account-notify no longer covers them, so what we knew may go stale.
-    if (!set || set.size === 0) this.forget(nick);
-  }
-
-  private forget(nick: string): void {
-    const key = this.lower(nick);
-    this.accounts.delete(key);
-    this.seenIn.delete(key);
+    this.tracker.left(nick, channelName);
   }
 
   private onNick(e: NickEvent): void {
-    const from = this.lower(e.nick);
-    const to = this.lower(e.new_nick);
-    const account = this.accounts.get(from);
-    const seen = this.seenIn.get(from);
-    this.accounts.delete(from);
-    this.seenIn.delete(from);
-    if (account !== undefined) this.accounts.set(to, account);
-    if (seen) this.seenIn.set(to, seen);
+    this.tracker.renamed(e.nick, e.new_nick);
   }
 
-  /** The sender's services account, proven by the server; undefined when not logged in or unknown. */
+  /**
+   * The sender's services account, proven by the server for this message; undefined when not
+   * logged in, unknown, or not provable in time.
+   *
+   * - account-tag: the server vouches for this very message; no tag means not logged in.
+   * - otherwise a tracked account, only while it is kept current (account-notify, and a channel
+   *   shared with the nick: see AccountTracker);
+   * - otherwise, for a line addressed to the bot, a WHOIS sent after the line arrived and
+   *   answered for the same user@host, within WHOIS_TIMEOUT_MS; else anonymous.
+   */
   private async accountOf(e: MessageEvent, addressed: boolean): Promise<string | undefined> {
-    // account-tag: the server vouches for this very message; absence means not logged in.
-    if (this.caps('account-tag')) return e.tags.account || undefined;
-    const key = this.lower(e.nick);
-    // Tracked accounts stay current only with account-notify.
-    if (this.caps('account-notify') && this.accounts.has(key)) return this.accounts.get(key) || undefined;
+    if (this.caps('account-tag')) return e.tags['account'] || undefined;
+    const accountNotify = this.caps('account-notify');
+    const trusted = this.tracker.trusted(e.nick, accountNotify);
+    if (trusted !== undefined) return trusted || undefined;
     if (!addressed) return undefined;
-    const account = await this.whoisAccount(e.nick);
-    if (this.caps('account-notify')) this.accounts.set(key, account ?? false);
+    const w = await this.whois(e.nick);
+    if (!w || w['error'] !== undefined) return undefined;
+    // The nick may have changed hands since the line was said: the answer must be about the same user.
+    if (w['ident'] !== e.ident || w['hostname'] !== e.hostname) {
+      this.logger.warn(
+        { transport: this.name, nick: e.nick },
+        'WHOIS answered for a different user@host than the message came from: treated as anonymous',
+      );
+      return undefined;
+    }
+    const account = typeof w['account'] === 'string' && w['account'] !== '' ? w['account'] : undefined;
+    this.tracker.checked(e.nick, account ?? false, accountNotify);
     return account;
   }
 
-  private whoisAccount(nick: string): Promise<string | undefined> {
+  /** Sends a WHOIS now and resolves with its own answer (or undefined after WHOIS_TIMEOUT_MS). */
+  private whois(nick: string): Promise<Record<string, unknown> | undefined> {
     const client = this.client;
-    if (!client) return Promise.resolve(undefined);
+    if (!client || !this.registered) return Promise.resolve(undefined);
+    const key = this.lower(nick);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(undefined), WHOIS_TIMEOUT_MS);
-      client.whois(nick, (w) => {
+      let settled = false;
+      const finish = (w: Record<string, unknown> | undefined) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
-        const account = w['account'];
-        resolve(typeof account === 'string' && account !== '' ? account : undefined);
-      });
+        resolve(w);
+      };
+      // A late answer still takes its place in the queue, so that it is not given to the next asker.
+      const timer = setTimeout(() => finish(undefined), WHOIS_TIMEOUT_MS);
+      const queue = this.whoisWaiting.get(key) ?? [];
+      queue.push(finish);
+      this.whoisWaiting.set(key, queue);
+      client.raw('WHOIS', nick);
     });
+  }
+
+  private onWhois(w: Record<string, unknown>): void {
+    if (typeof w['nick'] !== 'string') return;
+    const key = this.lower(w['nick']);
+    const queue = this.whoisWaiting.get(key);
+    const next = queue?.shift();
+    if (queue && queue.length === 0) this.whoisWaiting.delete(key);
+    next?.(w);
+  }
+
+  private clearWhois(): void {
+    for (const queue of this.whoisWaiting.values()) for (const finish of queue) finish(undefined);
+    this.whoisWaiting.clear();
   }
 
   // ---- input ----------------------------------------------------------------------------
