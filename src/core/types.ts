@@ -123,6 +123,13 @@ export interface Reply {
   setTopic?: string;
   /** Structured facts of the same reply (vm info, host info, stats), for rich renderings (embeds). */
   card?: { title: string; fields: { name: string; value: string }[] };
+  /**
+   * Set by the pipeline on the error it gives for a line whose first word(s) are no known command.
+   * In a channel, a line addressed only by the prefix (`!seen bob`) is often meant for another
+   * bot: transports with `quietUnknown` (the default) then say nothing. In private, and when the
+   * bot was addressed by name or mention, the error is shown as usual.
+   */
+  unknownCommand?: boolean;
 }
 
 export type Outcome =

@@ -133,7 +133,7 @@ export async function runTranscript(
       };
       if (step.action) msg.action = true;
       const replies: Reply[] = await options.handler(msg);
-      lastReplies = replies.flatMap((r) => r.text.split('\n'));
+      lastReplies = replies.flatMap((r) => [...r.text.split('\n'), ...(r.lines ?? [])]);
       lastSaid = step.line;
       for (const reply of replies) if (reply.confirmCode) lastCode = reply.confirmCode;
       for (const text of lastReplies) output.push({ cause: step.line, text });

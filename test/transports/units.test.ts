@@ -1,8 +1,11 @@
 /** Pure parts of the transports: formatting removal, splitting, quoting, the outbox, slash mapping. */
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import type { CommandSpec } from '../../src/command/spec.js';
+import type { Reply } from '../../src/core/types.js';
 import { tokenize } from '../../src/grammar/tokenize.js';
+import { budget } from '../../src/transports/budget.js';
 import { Outbox } from '../../src/transports/outbox.js';
+import { discordText, isInertDiscordText, plainLine, plainLines } from '../../src/transports/sanitize.js';
 import {
   buildSlashCommands,
   commandsDiffer,
@@ -87,6 +90,140 @@ describe('outbox', () => {
     expect(box.size).toBe(2);
     expect(dropped).toEqual([2]);
     box.close();
+  });
+});
+
+describe('fair outbox', () => {
+  test('requesters take turns; all anonymous requesters share one turn; order within a requester is kept', () => {
+    const sent: string[] = [];
+    const box = new Outbox<string>((s) => sent.push(s), { burst: 100, rate: 1000 });
+    box.enqueue({ key: 'a1', anonymous: true }, ['a1.1', 'a1.2', 'a1.3']);
+    box.enqueue({ key: 'a2', anonymous: true }, ['a2.1', 'a2.2']);
+    box.enqueue({ key: 'alice' }, ['alice.1', 'alice.2']);
+    box.enqueue({ key: 'bob' }, ['bob.1']);
+    box.resume();
+    expect(sent).toEqual(['a1.1', 'alice.1', 'bob.1', 'a2.1', 'alice.2', 'a1.2', 'a2.2', 'a1.3']);
+    box.close();
+  });
+
+  test('a full window holds its lines while other targets go on; it never holds more than its limit', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      const sent: Array<{ at: number; item: string }> = [];
+      const box = new Outbox<string>((item) => sent.push({ at: performance.now(), item }), {
+        burst: 100,
+        rate: 1000,
+        windowOf: (item) => (item.startsWith('#') ? { key: '#c', lines: 3, ms: 1000 } : undefined),
+      });
+      const start = performance.now();
+      box.enqueue({ key: 'x' }, ['#1', '#2', '#3', '#4', '#5', '#6', '#7']);
+      box.enqueue({ key: 'y' }, ['pm1', 'pm2']);
+      box.resume();
+      expect(sent.map((s) => s.item)).toEqual(['#1', 'pm1', '#2', 'pm2', '#3']);
+      vi.advanceTimersByTime(999);
+      expect(sent).toHaveLength(5);
+      vi.advanceTimersByTime(1);
+      expect(sent.map((s) => s.item).slice(5)).toEqual(['#4', '#5', '#6']);
+      vi.advanceTimersByTime(1000);
+      expect(sent.map((s) => s.item).slice(8)).toEqual(['#7']);
+      const channel = sent.filter((s) => s.item.startsWith('#')).map((s) => s.at - start);
+      for (const at of channel)
+        expect(channel.filter((t) => t >= at && t < at + 1000).length).toBeLessThanOrEqual(3);
+      box.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('output budget', () => {
+  const reply = (text: string, extra: Partial<Reply> = {}): Reply => ({ text, kind: 'reply', ...extra });
+  const options = (channelLines: number, privateLines = 50) => ({
+    direct: false,
+    limits: { channelLines, privateLines },
+    lines: (t: string) => plainLines(t).filter((l) => l !== ''),
+    movedNote: (n: number) => `(${n} more lines sent to you privately)`,
+  });
+
+  test('a unit that fits stays in the channel', () => {
+    expect(budget([reply('VMs on test: 2', { lines: ['a', 'b'] })], options(4))).toEqual({
+      here: ['VMs on test: 2', 'a', 'b'],
+      privately: [],
+      moved: 0,
+      dropped: 0,
+    });
+  });
+
+  test('one reply with many lines, or many one-line replies: one budget, summaries first', () => {
+    const one = budget(
+      [reply('VMs on test: 30', { lines: Array.from({ length: 30 }, (_, i) => `vm${i}`) })],
+      options(4),
+    );
+    expect(one.here).toEqual(['VMs on test: 30', '(30 more lines sent to you privately)']);
+    expect(one.privately).toHaveLength(30);
+    const many = budget(
+      Array.from({ length: 20 }, (_, i) => reply(`line ${i}`)),
+      options(4),
+    );
+    expect(many.here).toEqual(['line 0', 'line 1', 'line 2', '(17 more lines sent to you privately)']);
+    expect(many.privately).toEqual(Array.from({ length: 17 }, (_, i) => `line ${i + 3}`));
+  });
+
+  test('private replies go privately; beyond the private budget lines are left out with a note', () => {
+    const out = budget(
+      [
+        reply('denied: no', { private: true }),
+        reply('x', { lines: Array.from({ length: 10 }, (_, i) => `${i}`) }),
+      ],
+      options(2, 5),
+    );
+    expect(out.here).toEqual(['x', '(10 more lines sent to you privately)']);
+    expect(out.privately.slice(0, 4)).toEqual(['denied: no', '0', '1', '2']);
+    expect(out.privately[4]).toMatch(/^… 7 more lines not shown/);
+    expect(out.dropped).toBe(7);
+  });
+
+  test('in a private conversation everything is said there, within the private budget', () => {
+    const out = budget([reply('a', { lines: ['b', 'c'] })], { ...options(1, 2), direct: true });
+    expect(out.here).toEqual(['a', expect.stringMatching(/^… 2 more lines not shown/)]);
+  });
+});
+
+describe('sanitize', () => {
+  test('control characters are shown, never sent; bidi and zero-width characters are shown', () => {
+    const nasty = "cannot judge '\u0001DCC SEND y\u0001\u001b[2J\u0007'";
+    expect(plainLine(nasty)).toBe("cannot judge '<U+0001>DCC SEND y<U+0001><U+001B>[2J<U+0007>'");
+    expect(plainLine('a\u202Eb\u200Bc\uFEFFd\r\ne\tf\u0000')).toBe(
+      'a<U+202E>b<U+200B>c<U+FEFF>d<U+000D><U+000A>e f<U+0000>',
+    );
+    expect(plainLines('one\r\ntwo\nthree')).toEqual(['one', 'two', 'three']);
+    expect(plainLine('\uD800x')).toBe('\uFFFDx');
+    expect(plainLine('web01 — ünïcödé 🙂')).toBe('web01 — ünïcödé 🙂');
+  });
+
+  test('Discord text cannot mention or format', () => {
+    for (const text of [
+      '@everyone',
+      '@here now',
+      '**bold**',
+      '||spoiler||',
+      '<@&123> <#456> <@789>',
+      '# head',
+      '> quote',
+      '- item',
+      '1. first',
+      '[x](https://evil)',
+      '`code`',
+    ]) {
+      const out = discordText(text);
+      expect(isInertDiscordText(out)).toBe(true);
+    }
+    expect(discordText('@everyone')).toBe('@\u200beveryone');
+    expect(discordText('**bold**')).toBe('\\*\\*bold\\*\\*');
+    expect(discordText('see https://example.org/a_b_c (minutes)')).toBe(
+      'see https://example.org/a_b_c (minutes)',
+    );
+    expect(isInertDiscordText('**bold**')).toBe(false);
   });
 });
 
