@@ -80,6 +80,8 @@ interface InFlight {
 export interface IrcTransportEvents {
   connected: [nick: string];
   joined: [channel: string];
+  /** A configured channel refused the bot (ban, +i, +l, +k, kick); it will try again. */
+  refusedJoin: [channel: string, why: string];
   /** The bot left a channel: parted, kicked (with who and why). */
   left: [channel: string, kickedBy?: string, reason?: string];
   disconnected: [reason: string];
@@ -104,6 +106,8 @@ export interface IrcTransportOptions {
   version?: string;
   /** How often to ask ISON for the wanted nick where the server has no MONITOR (tests shorten it). */
   isonIntervalMs?: number;
+  /** Backoff for rejoining a channel that refused us (tests shorten it). */
+  rejoinDelays?: { minMs: number; maxMs: number };
 }
 
 interface ChannelState {
@@ -124,6 +128,7 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
   private readonly onEvent: ChatEventHandler | undefined;
   private readonly version: string;
   private readonly isonIntervalMs: number;
+  private readonly rejoinDelays: { minMs: number; maxMs: number };
   /** Accounts of the people we share a channel with (see irc-accounts.ts for when they are believed). */
   private readonly tracker = new AccountTracker((text) => this.lower(text));
   /** WHOIS requests in flight, per lower-cased nick, in the order sent (the server answers in order). */
@@ -147,7 +152,12 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
   /** Why the connection is about to close, in plain words (a TLS, SASL or server error). */
   private closeReason: string | undefined;
   private secrets: { password?: string; sasl?: string; keys: Map<string, string> } | undefined;
-  private lastCtcp = 0;
+  /** Our nick as the server knows it (irc-framework's own copy lags behind its events). */
+  private currentNick: string | undefined;
+  /** CTCP answers: a small token bucket (3 at once, then one a second). */
+  private ctcpTokens = { tokens: 3, at: 0 };
+  /** The end of the registration burst (MOTD) was seen: ISUPPORT is known. */
+  private burstDone = false;
   /** An ISON for the wanted nick is out (its answer says whether the nick is free). */
   private isonPending = false;
 
@@ -164,6 +174,7 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
     this.onEvent = opts.onEvent;
     this.version = opts.version ?? 'unknown';
     this.isonIntervalMs = opts.isonIntervalMs ?? 30_000;
+    this.rejoinDelays = opts.rejoinDelays ?? { minMs: REJOIN_MIN_MS, maxMs: REJOIN_MAX_MS };
     this.outbox = new Outbox<OutLine>((line) => this.transmit(line), {
       burst: cfg.flood.burst,
       rate: cfg.flood.rate,
@@ -180,7 +191,7 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
 
   /** The bot's current nick. */
   get nick(): string {
-    return this.client?.user.nick ?? this.wantedNick;
+    return this.currentNick ?? this.wantedNick;
   }
 
   /** The configured nick (the one regained when someone else holds it). */
@@ -362,7 +373,8 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
       }) as (...args: unknown[]) => void;
     const on = (event: string, fn: (...args: never[]) => void) => client.on(event, mine(fn));
 
-    on('registered', (e: { nick: string }) => this.onRegistered(client, e.nick));
+    on('registered', (e: { nick: string }) => this.onRegistered(e.nick));
+    on('motd', () => this.afterBurst(client));
     on('socket close', (err: unknown) => {
       this.outbox.pause();
       if (err && this.closeReason === undefined) this.closeReason = describeSocketError(err, cfg);
@@ -435,18 +447,26 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
     client.connect(options);
   }
 
-  private onRegistered(client: Client, nick: string): void {
+  private onRegistered(nick: string): void {
     clearTimeout(this.connectTimer);
     this.registered = true;
+    this.currentNick = nick;
     this.attempt = 0;
     this.logger.info({ transport: this.name, nick }, 'registered');
-    // IRCv3 bot mode (ISUPPORT BOT=B): say we are one.
-    const botMode = client.network.supports('BOT');
-    if (typeof botMode === 'string' && /^[A-Za-z]$/.test(botMode)) client.raw('MODE', nick, `+${botMode}`);
     for (const entry of this.cfg.channels) this.joinConfigured(channelNameOf(entry));
     this.outbox.resume();
-    if (this.lower(nick) !== this.lower(this.wantedNick)) this.regainNick(client);
     this.emit('connected', nick);
+  }
+
+  /** After the welcome burst (end of MOTD), when the server's ISUPPORT is known. */
+  private afterBurst(client: Client): void {
+    if (this.burstDone || !this.registered) return;
+    this.burstDone = true;
+    // IRCv3 bot mode (ISUPPORT BOT=B): say we are one.
+    const botMode = client.network.supports('BOT');
+    if (typeof botMode === 'string' && /^[A-Za-z]$/.test(botMode))
+      client.raw('MODE', this.nick, `+${botMode}`);
+    if (this.lower(this.nick) !== this.lower(this.wantedNick)) this.regainNick(client);
   }
 
   private onClose(reason: string): void {
@@ -472,6 +492,8 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
 
   private resetConnectionState(): void {
     this.registered = false;
+    this.burstDone = false;
+    this.currentNick = undefined;
     this.outbox.pause();
     this.channels.clear();
     this.tracker.clear();
@@ -513,14 +535,14 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
     const wanted = this.wantedNick;
     const regain = this.cfg.regainNick;
     this.logger.warn(
-      { transport: this.name, nick: client.user.nick, wanted, regain: regain?.method ?? 'watch only' },
-      `nick ${wanted} is taken; using ${client.user.nick} and taking ${wanted} back when it frees`,
+      { transport: this.name, nick: this.nick, wanted, regain: regain?.method ?? 'watch only' },
+      `nick ${wanted} is taken; using ${this.nick} and taking ${wanted} back when it frees`,
     );
     if (regain) {
       const command = regain.method.toUpperCase();
       client.say(regain.service, `${command} ${wanted}`);
     }
-    if (client.network.supports('MONITOR') !== false && client.network.supports('MONITOR') !== undefined) {
+    if (hasMonitor(client)) {
       client.addMonitor(wanted);
       return;
     }
@@ -550,11 +572,8 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
       time: eventTime(e),
     };
     this.chat(event);
-    // irc-framework has already updated client.user.nick when this is ours.
-    if (
-      this.lower(e.new_nick) === this.lower(client.user.nick) &&
-      this.lower(e.nick) !== this.lower(e.new_nick)
-    ) {
+    if (this.currentNick !== undefined && this.lower(e.nick) === this.lower(this.currentNick)) {
+      this.currentNick = e.new_nick;
       const regained = this.lower(e.new_nick) === this.lower(this.wantedNick);
       this.logger.info(
         { transport: this.name, from: e.nick, nick: e.new_nick },
@@ -562,7 +581,7 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
       );
       if (regained) {
         clearTimeout(this.isonTimer);
-        if (client.network.supports('MONITOR')) client.removeMonitor(this.wantedNick);
+        if (hasMonitor(client)) client.removeMonitor(this.wantedNick);
       }
       this.emit('nick', e.new_nick);
       return;
@@ -593,7 +612,7 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
     const key = this.lower(channel);
     const state = this.rejoins.get(key) ?? { attempt: 0 };
     clearTimeout(state.timer);
-    const delay = backoffDelay(state.attempt, REJOIN_MIN_MS, REJOIN_MAX_MS);
+    const delay = backoffDelay(state.attempt, this.rejoinDelays.minMs, this.rejoinDelays.maxMs);
     state.attempt += 1;
     this.logger.warn(
       { transport: this.name, channel, why, attempt: state.attempt, delayMs: delay },
@@ -605,6 +624,7 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
     }, delay);
     state.timer.unref();
     this.rejoins.set(key, state);
+    this.emit('refusedJoin', channel, why);
   }
 
   private cancelRejoin(channel: string): void {
@@ -672,7 +692,7 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
     if (!state) return;
     for (const m of e.modes) {
       const letter = m.mode.slice(1);
-      if (m.param !== undefined && this.isSelf(m.param) && 'qaohv'.includes(letter)) {
+      if (typeof m.param === 'string' && this.isSelf(m.param) && 'qaohv'.includes(letter)) {
         if (m.mode.startsWith('+')) state.own.add(letter);
         else state.own.delete(letter);
         continue;
@@ -681,7 +701,7 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
     }
   }
 
-  private applyChannelMode(state: ChannelState, mode: string, param?: string): void {
+  private applyChannelMode(state: ChannelState, mode: string, param?: string | null): void {
     const adding = mode.startsWith('+');
     const letter = mode.slice(1);
     if (letter === 'f') {
@@ -888,9 +908,12 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
 
   private onCtcp(e: MessageEvent & { type: string | null }): void {
     if (!e.nick || this.isSelf(e.nick) || BOT_TAGS.some((tag) => e.tags[tag] !== undefined)) return;
-    // At most one CTCP answer a second: CTCP is a favourite of reflection floods.
+    // A few CTCP answers, then one a second: CTCP is a favourite of reflection floods.
     const now = Date.now();
-    if (now - this.lastCtcp < 1000) return;
+    const bucket = this.ctcpTokens;
+    bucket.tokens = Math.min(3, bucket.tokens + (now - bucket.at) / 1000);
+    bucket.at = now;
+    if (bucket.tokens < 1) return;
     let answer: string | undefined;
     if (e.type === 'VERSION') answer = `VERSION virtbot ${this.version}`;
     else if (e.type === 'PING') {
@@ -901,7 +924,7 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
       answer = token === '' ? 'PING' : `PING ${token}`;
     }
     if (answer === undefined) return;
-    this.lastCtcp = now;
+    bucket.tokens -= 1;
     this.outbox.enqueue({ key: `ctcp:${this.lower(e.nick)}`, anonymous: true }, [
       { command: 'NOTICE', target: e.nick, text: `\x01${answer}\x01` },
     ]);
@@ -912,7 +935,7 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
   /** Bytes left for the text of `COMMAND target :text` once the server adds `:nick!user@host `. */
   maxTextBytes(command: string, target: string): number {
     const user = this.client?.user;
-    const nick = user?.nick ?? this.wantedNick;
+    const nick = this.nick;
     const ident = (user?.username || this.cfg.username || 'virtbot').length + 1; // '~' for unidented users
     const host = user?.host ? Math.max(user.host.length, 1) : ASSUMED_HOST_BYTES;
     const prefix = 1 + Buffer.byteLength(nick) + 1 + ident + 1 + host + 1; // ":nick!~user@host "
@@ -1073,12 +1096,12 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
   }
 
   private chat(event: ChatEvent): void {
-    this.emit('chat', event);
     try {
       this.onEvent?.(event);
     } catch (err) {
       this.logger.error({ transport: this.name, err }, 'chat event handler failed');
     }
+    this.emit('chat', event);
   }
 
   /** Joins a channel now (configured channels are joined on every connect). */
@@ -1107,13 +1130,18 @@ interface IrcErrorEvent {
 
 interface ChannelInfoEvent {
   channel: string;
-  modes?: Array<{ mode: string; param?: string }>;
+  modes?: Array<{ mode: string; param?: string | null }>;
 }
 
 interface ModeEvent {
   target: string;
   nick: string;
-  modes: Array<{ mode: string; param?: string }>;
+  modes: Array<{ mode: string; param?: string | null }>;
+}
+
+function hasMonitor(client: Client): boolean {
+  const monitor = client.network.supports('MONITOR');
+  return monitor !== false && monitor !== undefined && monitor !== null;
 }
 
 function eventTime(e: unknown): Date {

@@ -19,6 +19,8 @@ export interface InspircdOptions {
   accountTag?: boolean;
   /** More modules to load: 'messageflood' (+f), 'botmode' (+B, BOT=B), 'ircv3_msgid', 'ircv3_ctctags', 'monitor'… */
   modules?: string[];
+  /** More Atheme modules: 'nickserv/ghost' (GHOST), 'nickserv/enforce' (REGAIN, RELEASE)… */
+  athemeModules?: string[];
 }
 
 export class InspircdAtheme {
@@ -146,6 +148,7 @@ loadmodule "modules/nickserv/identify";
 loadmodule "modules/nickserv/info";
 loadmodule "modules/saslserv/main";
 loadmodule "modules/saslserv/plain";
+${(this.options.athemeModules ?? []).map((m) => `loadmodule "modules/${m}";`).join('\n')}
 pbkdf2v2 { };
 serverinfo {
   name = "services.test.local"; desc = "Atheme IRC Services"; numeric = "00A"; recontime = 1; netname = "TestNet";
