@@ -131,28 +131,61 @@ export const IrcNetworkSchema = z
   })
   .strict();
 
+/** Discord permissions a server admin would think of for who may see destructive slash commands. */
+export const DISCORD_PERMISSION_NAMES = [
+  'Administrator',
+  'ManageGuild',
+  'ManageChannels',
+  'ManageRoles',
+  'ManageMessages',
+  'ModerateMembers',
+  'KickMembers',
+  'BanMembers',
+] as const;
+
 export const DiscordServerSchema = z
   .object({
     /** The server's name in the config (Place.network, `discordRoles.<name>`). */
     name: transportName,
+    /** The bot token: one token serves one server here (a repeated token is a config error). */
     token: SecretSchema,
     /** The guild (server) id: slash commands are registered here; its roles prove identity. */
     guildId: z.string().regex(/^\d{5,25}$/, 'a Discord guild id is a number'),
     /**
      * The privileged Message Content intent is enabled for the bot: prefix commands and
-     * meeting lines in channels. Without it only mentions, DMs and slash commands work.
+     * meeting lines in channels. Without it only mentions, DMs and slash commands work (and
+     * meeting lines are given as /meeting commands).
      */
     messageContent: z.boolean().default(false),
     /** Command prefix for text commands (with messageContent); defaults to `bot.prefix`. */
     prefix: z.string().min(1).max(8).optional(),
-    /** Only these channel ids are read for text commands and meeting lines (empty = all). */
-    channels: z.array(z.string().regex(/^\d{5,25}$/)).default([]),
+    /**
+     * Only these channels are served — text commands, meeting lines, slash commands and buttons
+     * (empty = all). By id, or by name (`ops` or `#ops`). DMs are always served.
+     */
+    channels: z.array(z.string().regex(/^(\d{5,25}|#?[^\s#]{1,100})$/, 'a channel id or name')).default([]),
     /** Register slash commands generated from the command declarations. */
     slashCommands: z.boolean().default(true),
-    /** Defer a slash reply (and show "thinking…") when the command takes longer than this. */
+    /**
+     * Who sees the slash commands that contain destructive subcommands (/vm …) by default:
+     * members with this permission (server admins can change it per role under Integrations);
+     * null: everybody. virtbot's own permissions decide what runs either way.
+     */
+    destructivePermission: z.enum(DISCORD_PERMISSION_NAMES).nullable().default('ManageGuild'),
+    /**
+     * Answer a slash command with "thinking…" (deferred) when the command takes longer than
+     * this. Capped at 2000 ms and counted from the interaction's own time: Discord wants a first
+     * answer within 3 s of it.
+     */
     deferAfterMs: z.number().int().min(0).max(2500).default(1500),
-    /** Replies longer than this many 2000-character messages are attached as a file instead. */
+    /** One command's budget in the channel: summary and detail, at most this many lines (the rest privately). */
+    maxChannelLines: z.number().int().min(1).max(100).default(10),
+    /** …and at most this many lines privately (the rest is left out, with a note). */
+    maxPrivateLines: z.number().int().min(1).max(2000).default(200),
+    /** A private part longer than this many 2000-character messages is attached as a file instead. */
     maxMessages: z.number().int().min(1).max(10).default(3),
+    /** Unknown `!words` in a channel (likely another bot's commands) get no answer. */
+    quietUnknown: z.boolean().default(true),
     /** REST API base URL (tests and API proxies); default is Discord's. */
     api: z.string().url().optional(),
   })
@@ -184,5 +217,24 @@ function uniqueNames<T extends { name: string }>(what: string) {
 /** Owned by the transports: IRC networks and Discord servers. */
 export const TransportsSection = {
   irc: z.array(IrcNetworkSchema).superRefine(uniqueNames('IRC network')).default([]),
-  discord: z.array(DiscordServerSchema).superRefine(uniqueNames('Discord server')).default([]),
+  discord: z
+    .array(DiscordServerSchema)
+    .superRefine(uniqueNames('Discord server'))
+    .superRefine((servers, ctx) => {
+      // The same token given twice (the same variable, file or value): one gateway session cannot be two servers.
+      const seen = new Map<string, string>();
+      servers.forEach((server, index) => {
+        const key = JSON.stringify(server.token);
+        const other = seen.get(key);
+        if (other !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [index, 'token'],
+            message: `the same token as Discord server '${other}': one bot token serves one server here (its DMs would run twice)`,
+          });
+        }
+        seen.set(key, server.name);
+      });
+    })
+    .default([]),
 };
