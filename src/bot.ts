@@ -35,12 +35,15 @@ export class Bot {
   readonly handle: Handler;
   readonly commands: CommandRegistry;
   readonly audit: AuditLog;
-  readonly config: Config;
+  config: Config;
   readonly hosts: HostRegistry;
   readonly logger: Logger;
   readonly confirmations: Confirmations;
   private readonly meetings: MeetingService | undefined;
   private readonly lapseTimer: NodeJS.Timeout;
+  private readonly deps: PipelineDeps;
+  private readonly services: Record<string, unknown>;
+  private readonly ownAuthorizer: boolean;
 
   constructor(parts: BotParts) {
     const now = parts.now ?? (() => new Date());
@@ -59,6 +62,8 @@ export class Bot {
     const authorizer =
       parts.authorizer ?? new RoleAuthorizer(parts.config, { vmAccess: hostRegistryVmAccess(parts.hosts) });
     const services: Record<string, unknown> = { authorizer, config: this.config };
+    this.services = services;
+    this.ownAuthorizer = parts.authorizer === undefined;
     const deps: PipelineDeps = {
       config: this.config,
       commands: this.commands,
@@ -81,6 +86,7 @@ export class Bot {
         now,
       }),
     };
+    this.deps = deps;
     this.handle = createPipeline(deps);
     // Lapsed confirmation codes are recorded even when nobody speaks again.
     this.lapseTimer = setInterval(() => {
@@ -89,6 +95,21 @@ export class Bot {
       );
     }, LAPSE_SWEEP_MS);
     this.lapseTimer.unref();
+  }
+
+  /**
+   * Swaps the configuration the pipeline judges by (SIGHUP): users, roles, rules, identities.
+   * Minimal: what is built once from the config (hosts, audit log, rate limits) stays as it was.
+   */
+  reload(config: Config): void {
+    this.config = config;
+    this.deps.config = config;
+    this.services['config'] = config;
+    if (this.ownAuthorizer) {
+      const authorizer = new RoleAuthorizer(config, { vmAccess: hostRegistryVmAccess(this.hosts) });
+      this.deps.authorizer = authorizer;
+      this.services['authorizer'] = authorizer;
+    }
   }
 
   async close(): Promise<void> {
