@@ -1107,7 +1107,7 @@ export function registrationErrors(errors: unknown, commands: readonly SlashComm
     for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
       if (key === '_errors' && Array.isArray(value)) {
         const label = where.names.length > 0 ? `/${where.names.join(' ')}` : 'the command list';
-        const field = where.field.length > 0 ? `${where.field.join('.')}: ` : '';
+        const field = where.field.length > 0 ? `${where.field.join(': ')}: ` : '';
         for (const e of value as Array<{ code?: string; message?: string }>)
           out.push(`${label}: ${field}${e.message ?? e.code ?? 'refused'}`);
         continue;

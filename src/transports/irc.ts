@@ -34,8 +34,9 @@ import { type AddressRules, address, type Conversation, replyPrefix } from './ad
 import { type BudgetLimits, budget } from './budget.js';
 import { AccountTracker } from './irc-accounts.js';
 import { describeSaslFailure, describeSocketError } from './irc-errors.js';
+import { ircLines, renderIrc } from './irc-render.js';
 import { Outbox } from './outbox.js';
-import { ircLine, plainLines } from './sanitize.js';
+import { ircLine } from './sanitize.js';
 import { splitLine, stripIrcFormatting } from './text.js';
 import {
   backoffDelay,
@@ -963,10 +964,6 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
       : { channelLines: this.cfg.maxChannelLines, privateLines: this.cfg.maxPrivateLines };
   }
 
-  private linesFor(width: number): (text: string) => string[] {
-    return (text) => plainLines(text).flatMap((line) => splitLine(ircLine(line), width));
-  }
-
   /**
    * Sends the replies to one line as one unit: within the requester's budget, a short part to
    * the channel and the rest privately (NOTICE, or PRIVMSG with privateAs), fairly queued.
@@ -981,12 +978,7 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
       ? this.maxTextBytes('PRIVMSG', nick)
       : Math.min(this.maxTextBytes('PRIVMSG', place.channel), this.maxTextBytes(privateCommand, nick));
     const unit = ++this.unitSeq;
-    const out = budget(replies, {
-      direct: place.private,
-      limits: this.limitsFor(anonymous),
-      lines: this.linesFor(width),
-      movedNote: (n) => `${nick}: (${n} more line${n === 1 ? '' : 's'} sent to you privately)`,
-    });
+    const out = renderIrc(replies, { direct: place.private, nick, limits: this.limitsFor(anonymous), width });
     const lines: OutLine[] = [
       ...out.here.map((text) =>
         place.private
@@ -1011,7 +1003,7 @@ export class IrcTransport extends EventEmitter<IrcTransportEvents> implements Tr
         channelLines: this.cfg.maxChannelLines,
         privateLines: place.private ? this.cfg.maxPrivateLines : this.cfg.maxChannelLines,
       },
-      lines: this.linesFor(this.maxTextBytes('PRIVMSG', target)),
+      lines: (text) => ircLines(text, this.maxTextBytes('PRIVMSG', target)),
       movedNote: () => '',
     });
     const unit = ++this.unitSeq;

@@ -1,14 +1,19 @@
 /** Pure parts of the transports: formatting removal, splitting, quoting, the outbox, slash mapping. */
 import { describe, expect, test, vi } from 'vitest';
+import { allGroups } from '../../commands/index.js';
+import { CommandRegistry } from '../../src/command/registry.js';
 import type { CommandSpec } from '../../src/command/spec.js';
 import type { Reply } from '../../src/core/types.js';
 import { tokenize } from '../../src/grammar/tokenize.js';
 import { budget } from '../../src/transports/budget.js';
+import { registrationErrors, trimChoices } from '../../src/transports/discord.js';
 import { Outbox } from '../../src/transports/outbox.js';
 import { discordText, isInertDiscordText, plainLine, plainLines } from '../../src/transports/sanitize.js';
 import {
   buildSlashCommands,
+  commandSize,
   commandsDiffer,
+  description,
   invocationToText,
   routeKey,
 } from '../../src/transports/slash.js';
@@ -308,5 +313,105 @@ describe('slash commands', () => {
     const changed = structuredClone(stored);
     changed[0]!.description = 'different';
     expect(commandsDiffer(changed, set.commands)).toBe(true);
+  });
+
+  test('the real declarations fit Discord: sizes, descriptions shortened at a clause, not mid-word', () => {
+    const real = buildSlashCommands(new CommandRegistry(allGroups()).all(), {
+      autocomplete: true,
+      destructivePermission: '32',
+    });
+    expect(real.skipped).toEqual([]);
+    for (const command of real.commands) {
+      expect(commandSize(command)).toBeLessThanOrEqual(8000);
+      expect(command).toMatchObject({ contexts: [0], integration_types: [0] });
+      const walk = (o: { description: string; options?: Array<{ description: string }> }) => {
+        expect(o.description.length).toBeLessThanOrEqual(100);
+        expect(o.description.endsWith('…')).toBe(false);
+        for (const x of o.options ?? []) walk(x as never);
+      };
+      walk(command);
+    }
+    expect(real.commands.find((c) => c.name === 'vm')?.default_member_permissions).toBe('32');
+    expect(real.commands.find((c) => c.name === 'help')?.default_member_permissions).toBeUndefined();
+    expect(
+      description(
+        'add a new volume (size=10G [pool=P]) or an existing image (path=/…) as a disk; hotplugged when the VM runs, in the definition always',
+      ),
+    ).toBe('add a new volume (size=10G [pool=P]) or an existing image (path=/…) as a disk');
+    expect(
+      description(
+        'say whether USER may run COMMAND, and which rule or role decides (quote COMMAND if it has key=value pairs or spaces in it)',
+      ),
+    ).toBe('say whether USER may run COMMAND, and which rule or role decides');
+  });
+
+  test('a command over 8000 characters gives up its groups as commands of their own; routes follow', () => {
+    const long = 'x'.repeat(95);
+    const big: CommandSpec[] = [];
+    for (const group of ['alpha', 'beta', 'gamma', 'delta']) {
+      for (let i = 0; i < 5; i++) {
+        big.push({
+          path: ['big', group, `c${i}`],
+          summary: long,
+          args: Array.from({ length: 4 }, (_, j) => ({ name: `a${j}`, type: 'text' as const, help: long })),
+          examples: [],
+          run,
+        });
+      }
+    }
+    const split = buildSlashCommands(big, { meeting: false });
+    for (const command of split.commands) expect(commandSize(command)).toBeLessThanOrEqual(8000);
+    expect(split.commands.map((c) => c.name).sort()).toContain('big');
+    expect(split.commands.length).toBeGreaterThan(1);
+    expect(split.notes[0]).toMatch(
+      /^\/big is over Discord's 8000 characters: \/big \w+ … is registered as \/big-\w+ …$/,
+    );
+    const moved = split.commands.find((c) => c.name.startsWith('big-'))!;
+    const group = moved.name.slice(4);
+    expect(split.routes.get(`${moved.name} c0`)?.spec?.path).toEqual(['big', group, 'c0']);
+  });
+
+  test('autocomplete answers are trimmed to what Discord takes', () => {
+    const many = Array.from({ length: 40 }, (_, i) => ({ name: `n${i}`, value: `v${i}` }));
+    expect(trimChoices(many)).toHaveLength(25);
+    expect(
+      trimChoices([
+        { name: 'x'.repeat(120), value: 'ok' },
+        { name: 'bad', value: 'y'.repeat(101) },
+        { name: 'dup', value: 'ok' },
+        { name: '\u0007', value: 'bell' },
+      ]),
+    ).toEqual([
+      { name: `${'x'.repeat(99)}…`, value: 'ok' },
+      { name: '<U+0007>', value: 'bell' },
+    ]);
+  });
+
+  test('registration errors are named, not indexed', () => {
+    const commands = buildSlashCommands(specs, { meeting: false }).commands;
+    const vm = commands.findIndex((c) => c.name === 'vm');
+    const nic = commands[vm]!.options!.findIndex((o) => o.name === 'nic');
+    expect(
+      registrationErrors(
+        {
+          [vm]: {
+            options: {
+              [nic]: {
+                options: {
+                  0: {
+                    options: {
+                      1: {
+                        description: { _errors: [{ code: 'X', message: 'Must be 100 or fewer in length.' }] },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+        commands,
+      ),
+    ).toEqual(["/vm nic add: option 'network': description: Must be 100 or fewer in length."]);
   });
 });
