@@ -151,7 +151,10 @@ export class Bot {
     return `checked: ${intent.vm} on ${intent.host} is ${summary.state}, ${summary.vcpus} vCPUs, ${summary.memoryKiB} KiB memory`;
   }
 
-  /** Takes a new, already validated config: the next message is judged by it. */
+  /**
+   * Takes a new, already validated config (SIGHUP): the next message is judged by its users,
+   * roles and rules. What is built once from the config (hosts, audit log) stays as it was.
+   */
   reload(config: Config): void {
     this.current = config;
   }

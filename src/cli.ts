@@ -204,7 +204,8 @@ async function runCommand(argv: string[]): Promise<number> {
   const { config } = await configFor(values.config);
   refuseRoot(values['allow-root'] === true, false);
   const { runService } = await import('./service.js');
-  return runService(config);
+  // The file is read again on SIGHUP.
+  return runService(config, { configFile: values.config });
 }
 
 async function docsCommand(argv: string[]): Promise<number> {

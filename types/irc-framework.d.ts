@@ -150,6 +150,9 @@ declare module 'irc-framework' {
     changeNick(nick: string): void;
     who(target: string, cb?: (event: WhoListEvent) => void): void;
     whois(nick: string, cb?: (event: Record<string, unknown>) => void): void;
+    addMonitor(target: string): void;
+    removeMonitor(target: string): void;
+    ctcpResponse(target: string, type: string, ...params: string[]): void;
     caseLower(text: string): string;
     caseCompare(a: string, b: string): boolean;
     requestCap(cap: string | string[]): void;

@@ -61,12 +61,11 @@ function findUser(config: Config, place: Place, sender: Sender): [string, UserEn
     const entry = Object.hasOwn(config.users, sender.nick) ? config.users[sender.nick] : undefined;
     if (entry?.local) return [sender.nick, entry, 'local'];
   }
-  if (sender.hostmask) {
+  if (place.transport === 'irc' && sender.hostmask) {
+    // A hostmask proves something only on the network it was configured for.
     for (const [name, entry] of users) {
-      if (
-        entry.allowHostmasks &&
-        entry.hostmasks.some((mask) => globToRegExp(mask, 'i').test(sender.hostmask!))
-      ) {
+      const masks = Object.hasOwn(entry.hostmasks, place.network) ? entry.hostmasks[place.network]! : [];
+      if (entry.allowHostmasks && masks.some((mask) => globToRegExp(mask, 'i').test(sender.hostmask!))) {
         return [name, entry, 'hostmask'];
       }
     }

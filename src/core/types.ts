@@ -128,13 +128,15 @@ export interface Reply {
   actions?: ('confirm' | 'cancel' | 'approve' | 'deny')[];
   /** Ask the transport to set the channel's topic to this (meetings), where the bot may. */
   setTopic?: string;
-  /**
-   * The line was addressed to the bot but is no known command (`!seen bob`): a transport may stay
-   * silent about it in a channel, where another bot may be the one addressed.
-   */
-  unknownCommand?: boolean;
   /** Structured facts of the same reply (vm info, host info, stats), for rich renderings (embeds). */
   card?: { title: string; fields: { name: string; value: string }[] };
+  /**
+   * Set by the pipeline on the error it gives for a line whose first word(s) are no known command.
+   * In a channel, a line addressed only by the prefix (`!seen bob`) is often meant for another
+   * bot: transports with `quietUnknown` (the default) then say nothing. In private, and when the
+   * bot was addressed by name or mention, the error is shown as usual.
+   */
+  unknownCommand?: boolean;
 }
 
 export type Outcome =

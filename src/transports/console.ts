@@ -1,12 +1,15 @@
 /**
  * The console: a person at a terminal talks to virtbot directly, as in a private conversation:
  * every line is for the bot (the prefix is optional). The console is also a channel of its own
- * for meetings, so meeting lines (`#startmeeting`, `#topic …`) go to the meeting there.
+ * for meetings, so meeting lines (`#startmeeting`, `#topic …`) go to the meeting there. Output
+ * goes through the sanitizer like every transport's: a VM name with an escape sequence cannot
+ * drive the terminal.
  */
 import { createInterface } from 'node:readline';
 import type { ChatEvent, InboundMessage, Place, Reply } from '../core/types.js';
 import type { Handler } from '../pipeline/pipeline.js';
 import { address } from './address.js';
+import { consoleLine, plainLines } from './sanitize.js';
 import { replyLines } from './transcript.js';
 
 export interface ConsoleOptions {
@@ -21,11 +24,16 @@ export interface ConsoleOptions {
   observe?: (event: ChatEvent) => void;
 }
 
-/** One line per reply line; errors marked with '! '. */
-export function renderConsole(replies: Reply[]): string {
-  return replies
-    .flatMap((reply) => replyLines(reply).map((line) => `${reply.kind === 'error' ? '! ' : ''}${line}\n`))
-    .join('');
+/** The console's renderer: every reply in full (the person asked, and a terminal scrolls), errors marked. */
+export function renderConsole(replies: readonly Reply[]): string {
+  let out = '';
+  for (const reply of replies) {
+    const lines = [...plainLines(reply.text), ...(reply.lines ?? []).flatMap((l) => plainLines(l))];
+    lines.forEach((line, i) => {
+      out += `${i === 0 && reply.kind === 'error' ? '! ' : ''}${consoleLine(line)}\n`;
+    });
+  }
+  return out;
 }
 
 export async function runConsole(options: ConsoleOptions): Promise<void> {

@@ -1,11 +1,19 @@
 /**
  * Discord slash commands generated from the command declarations (CommandSpec[]), and the way
- * back: a slash invocation becomes the same command line a person would type, so parsing and
- * validation stay in one place (the pipeline).
+ * back: a slash invocation becomes a structured command (path and option values by argument
+ * name, bound by the pipeline) and, for logs, the command line a person would type.
  *
  * Mapping: path ['vm','list'] → /vm list; ['vm','nic','add'] → /vm nic add (subcommand group);
  * ['help'] → /help. Deeper paths join their tail with '-' (/a b c-d). `/meeting start|end|topic|…`
  * are built in and become the meeting lines `#startmeeting`, `#topic …`.
+ *
+ * Discord's limits are checked here, before anything is registered: names (1–32, lower case),
+ * descriptions (1–100: long summaries are shortened at a clause, not cut mid-word), 25 options,
+ * subcommands and choices per level, 100 commands, and 8000 characters of names, descriptions
+ * and choices per command. A command over the size is split: its subcommand groups become
+ * commands of their own (/vm-disk add). What cannot be mapped is skipped, with the reason.
+ * Commands are for the guild (`contexts: [GUILD]`, guild install); a command with destructive
+ * subcommands carries `default_member_permissions`, so that server admins decide who sees it.
  */
 import type { ArgSpec, CommandSpec } from '../command/spec.js';
 import { slashMeetingLines } from '../meeting/commands.js';
@@ -19,6 +27,22 @@ export const OptionType = {
   Integer: 4,
   Boolean: 5,
 } as const;
+
+/** Discord's documented limits for application commands. */
+export const SLASH_LIMITS = {
+  name: 32,
+  description: 100,
+  options: 25,
+  choices: 25,
+  choiceLength: 100,
+  commands: 100,
+  /** Combined characters of names, descriptions and choice names/values in one command. */
+  commandSize: 8000,
+} as const;
+
+/** Interaction context GUILD, installation context GUILD_INSTALL. */
+const GUILD_CONTEXT = 0;
+const GUILD_INSTALL = 0;
 
 export interface SlashChoice {
   name: string;
@@ -43,8 +67,11 @@ export interface SlashCommand {
   name: string;
   description: string;
   options?: SlashOption[];
-  /** Usable in DMs too (legacy field, still honoured). */
-  dm_permission?: boolean;
+  /** Where it may be used: the guild (dm_permission is deprecated). */
+  contexts: number[];
+  integration_types: number[];
+  /** Permission bits a member needs to see it by default (admins can change it per role); null: everyone. */
+  default_member_permissions?: string | null;
 }
 
 /** What a slash invocation means. */
@@ -63,10 +90,31 @@ export interface SlashSet {
   routes: Map<string, SlashRoute>;
   /** Declarations that could not be mapped (name clashes, Discord limits), with the reason. */
   skipped: string[];
+  /** What was adapted to fit Discord (split commands), for the log. */
+  notes: string[];
 }
 
-const MAX_CHILDREN = 25;
-const MAX_CHOICES = 25;
+export interface SlashOptions {
+  /** Mark name-like options (VMs, hosts, networks, templates, MACs, …) for autocompletion. */
+  autocomplete?: boolean;
+  /** Add the built-in /meeting commands. */
+  meeting?: boolean;
+  /** Permission bits (a decimal string) for commands with destructive subcommands; null: none. */
+  destructivePermission?: string | null;
+}
+
+/** Argument types whose values are names of things the bot can list (completion candidates). */
+const COMPLETED_TYPES = new Set<ArgSpec['type']>([
+  'vm',
+  'host',
+  'network',
+  'bridge',
+  'pool',
+  'mac',
+  'name',
+  'names',
+  'path',
+]);
 
 export function routeKey(name: string, group?: string | null, sub?: string | null): string {
   return [name, group, sub].filter((p): p is string => typeof p === 'string' && p !== '').join(' ');
@@ -77,13 +125,31 @@ export function slashName(word: string): string {
   const name = word
     .toLowerCase()
     .replace(/[^-_\p{L}\p{N}]/gu, '-')
-    .slice(0, 32);
+    .slice(0, SLASH_LIMITS.name);
   return name === '' ? 'x' : name;
 }
 
-function description(text: string): string {
+/**
+ * A description of at most 100 characters. A longer summary is shortened where it reads well:
+ * its first clause (before '; ', ' — ' or '. '), or without its parentheticals; only when
+ * nothing else fits is it cut at a word, with '…'.
+ */
+export function description(text: string): string {
   const clean = text.replace(/\s+/g, ' ').trim() || '-';
-  return clean.length <= 100 ? clean : `${clean.slice(0, 99)}…`;
+  const max = SLASH_LIMITS.description;
+  if (clean.length <= max) return clean;
+  const firstClause = (t: string) => t.split(/;\s|\s[—–]\s|\.\s/)[0]!.trim();
+  const noParens = (t: string) =>
+    t
+      .replace(/\s*\([^()]*\)/g, '')
+      .replace(/\s+/g, ' ')
+      .trim();
+  for (const candidate of [firstClause(clean), noParens(clean), firstClause(noParens(clean))]) {
+    if (candidate.length > 0 && candidate.length <= max) return candidate;
+  }
+  const cut = clean.slice(0, max - 1);
+  const word = cut.lastIndexOf(' ');
+  return `${(word > 40 ? cut.slice(0, word) : cut).trimEnd()}…`;
 }
 
 function optionFor(arg: ArgSpec, autocomplete: boolean): SlashOption {
@@ -103,15 +169,21 @@ function optionFor(arg: ArgSpec, autocomplete: boolean): SlashOption {
     case 'bool':
       return { ...base, type: OptionType.Boolean };
     case 'enum':
-      if (arg.choices && arg.choices.length > 0 && arg.choices.length <= MAX_CHOICES) {
+      if (
+        arg.choices &&
+        arg.choices.length > 0 &&
+        arg.choices.length <= SLASH_LIMITS.choices &&
+        arg.choices.every((c) => c.length >= 1 && c.length <= SLASH_LIMITS.choiceLength)
+      ) {
         return { ...base, type: OptionType.String, choices: arg.choices.map((c) => ({ name: c, value: c })) };
       }
-      return { ...base, type: OptionType.String };
-    case 'vm':
-    case 'host':
       return { ...base, type: OptionType.String, ...(autocomplete ? { autocomplete: true } : {}) };
     default:
-      return { ...base, type: OptionType.String };
+      return {
+        ...base,
+        type: OptionType.String,
+        ...(autocomplete && COMPLETED_TYPES.has(arg.type) ? { autocomplete: true } : {}),
+      };
   }
 }
 
@@ -119,17 +191,21 @@ function optionFor(arg: ArgSpec, autocomplete: boolean): SlashOption {
 function optionsFor(
   spec: CommandSpec,
   autocomplete: boolean,
-): { options: SlashOption[]; optionArgs: Map<string, ArgSpec> } {
+): { options: SlashOption[]; optionArgs: Map<string, ArgSpec>; dropped: string[] } {
   const optionArgs = new Map<string, ArgSpec>();
   const options: SlashOption[] = [];
-  for (const arg of spec.args.slice(0, MAX_CHILDREN)) {
+  const dropped: string[] = [];
+  for (const arg of spec.args) {
     const option = optionFor(arg, autocomplete);
-    if (optionArgs.has(option.name)) continue;
+    if (optionArgs.has(option.name) || options.length >= SLASH_LIMITS.options) {
+      dropped.push(arg.name);
+      continue;
+    }
     optionArgs.set(option.name, arg);
     options.push(option);
   }
   options.sort((a, b) => Number(b.required === true) - Number(a.required === true));
-  return { options, optionArgs };
+  return { options, optionArgs, dropped };
 }
 
 interface MeetingLine {
@@ -149,15 +225,36 @@ interface Node {
   children: Map<string, Node>;
 }
 
+/** Combined characters of a command as Discord counts them: names, descriptions, choice names and values. */
+export function commandSize(command: { name: string; description: string; options?: SlashOption[] }): number {
+  const option = (o: SlashOption): number =>
+    o.name.length +
+    o.description.length +
+    (o.choices ?? []).reduce((n, c) => n + c.name.length + String(c.value).length, 0) +
+    (o.options ?? []).reduce((n, x) => n + option(x), 0);
+  return (
+    command.name.length +
+    command.description.length +
+    (command.options ?? []).reduce((n, o) => n + option(o), 0)
+  );
+}
+
+function hasDestructive(node: Node): boolean {
+  if (node.route?.spec?.destructive) return true;
+  for (const child of node.children.values()) if (hasDestructive(child)) return true;
+  return false;
+}
+
 /**
- * Builds the slash commands for a set of declarations. `autocomplete` marks VM and host options
+ * Builds the slash commands for a set of declarations. `autocomplete` marks name-like options
  * for autocompletion; `meeting` adds the built-in `/meeting …` commands.
  */
-export function buildSlashCommands(
-  specs: readonly CommandSpec[],
-  { autocomplete = false, meeting = true }: { autocomplete?: boolean; meeting?: boolean } = {},
-): SlashSet {
+export function buildSlashCommands(specs: readonly CommandSpec[], options: SlashOptions = {}): SlashSet {
+  const autocomplete = options.autocomplete ?? false;
+  const meeting = options.meeting ?? true;
+  const destructivePermission = options.destructivePermission ?? null;
   const skipped: string[] = [];
+  const notes: string[] = [];
   const roots = new Map<string, Node>();
   const node = (map: Map<string, Node>, name: string, desc: string): Node => {
     let n = map.get(name);
@@ -172,7 +269,7 @@ export function buildSlashCommands(
     const root = node(roots, 'meeting', 'Meeting minutes: start, topics, items, end');
     for (const line of MEETING_LINES) {
       const optionArgs = new Map<string, ArgSpec>();
-      const options: SlashOption[] = [];
+      const lineOptions: SlashOption[] = [];
       if (line.arg) {
         optionArgs.set(line.arg.name, {
           name: line.arg.name,
@@ -181,16 +278,16 @@ export function buildSlashCommands(
           required: line.arg.required,
           help: line.arg.help,
         });
-        options.push({
+        lineOptions.push({
           type: OptionType.String,
           name: line.arg.name,
-          description: line.arg.help,
+          description: description(line.arg.help),
           required: line.arg.required,
         });
       }
       root.children.set(line.name, {
         description: line.help,
-        options,
+        options: lineOptions,
         route: { meeting: line.keyword, optionArgs },
         children: new Map(),
       });
@@ -204,7 +301,6 @@ export function buildSlashCommands(
     // At most three levels: command, group, subcommand.
     const levels = words.length <= 3 ? words : [words[0]!, words[1]!, slashName(words.slice(2).join('-'))];
     let map = roots;
-    let parent: Node | undefined;
     let clash = false;
     for (let i = 0; i < levels.length - 1; i++) {
       const existing = map.get(levels[i]!);
@@ -212,7 +308,7 @@ export function buildSlashCommands(
         clash = true;
         break;
       }
-      parent = node(
+      const parent = node(
         map,
         levels[i]!,
         i === 0 ? `${levels[0]} commands` : `${levels.slice(0, i + 1).join(' ')} commands`,
@@ -224,72 +320,118 @@ export function buildSlashCommands(
       skipped.push(`${label}: the slash name is already taken`);
       continue;
     }
-    if (map.size >= MAX_CHILDREN || (parent === undefined && roots.size >= 100)) {
-      skipped.push(`${label}: Discord allows at most ${MAX_CHILDREN} subcommands per level (100 commands)`);
+    if (map.size >= SLASH_LIMITS.options) {
+      skipped.push(`${label}: Discord allows at most ${SLASH_LIMITS.options} subcommands per level`);
       continue;
     }
-    const { options, optionArgs } = optionsFor(spec, autocomplete);
+    const built = optionsFor(spec, autocomplete);
+    if (built.dropped.length > 0)
+      notes.push(
+        `${label}: options ${built.dropped.join(', ')} left out of the slash command (Discord allows ${SLASH_LIMITS.options})`,
+      );
     map.set(leafName, {
-      description: description(spec.summary),
-      options,
-      route: { spec, optionArgs },
+      description: spec.summary,
+      options: built.options,
+      route: { spec, optionArgs: built.optionArgs },
       children: new Map(),
     });
+  }
+
+  // A root over the size limit gives up its subcommand groups, largest first, as commands of their own.
+  for (const [name, root] of [...roots]) {
+    const groups = [...root.children].filter(([, child]) => !child.route);
+    groups.sort(
+      (a, b) =>
+        commandSize(toCommand(`${name}-${b[0]}`, b[1])) - commandSize(toCommand(`${name}-${a[0]}`, a[1])),
+    );
+    while (commandSize(toCommand(name, root)) > SLASH_LIMITS.commandSize && groups.length > 0) {
+      const [groupName, group] = groups.shift()!;
+      const newName = slashName(`${name}-${groupName}`);
+      if (roots.has(newName)) continue;
+      root.children.delete(groupName);
+      roots.set(newName, { description: group.description, children: group.children });
+      notes.push(
+        `/${name} is over Discord's ${SLASH_LIMITS.commandSize} characters: /${name} ${groupName} … is registered as /${newName} …`,
+      );
+    }
   }
 
   const routes = new Map<string, SlashRoute>();
   const commands: SlashCommand[] = [];
   for (const [name, root] of roots) {
-    if (root.route) {
-      routes.set(routeKey(name), root.route);
-      commands.push({
-        type: 1,
-        name,
-        description: description(root.description),
-        options: root.options ?? [],
-        dm_permission: true,
+    if (commands.length >= SLASH_LIMITS.commands) {
+      skipped.push(`/${name}: Discord allows at most ${SLASH_LIMITS.commands} commands`);
+      continue;
+    }
+    const command = toCommand(name, root);
+    const size = commandSize(command);
+    if (size > SLASH_LIMITS.commandSize) {
+      skipped.push(
+        `/${name}: ${size} characters, over Discord's ${SLASH_LIMITS.commandSize} even when split`,
+      );
+      continue;
+    }
+    if (hasDestructive(root) && destructivePermission !== null)
+      command.default_member_permissions = destructivePermission;
+    collectRoutes(name, root, routes);
+    commands.push(command);
+  }
+  return { commands, routes, skipped, notes };
+}
+
+function toCommand(name: string, root: Node): SlashCommand {
+  const base = {
+    type: 1 as const,
+    name,
+    description: description(root.description),
+    contexts: [GUILD_CONTEXT],
+    integration_types: [GUILD_INSTALL],
+  };
+  if (root.route) return { ...base, options: root.options ?? [] };
+  const options: SlashOption[] = [];
+  for (const [childName, child] of root.children) {
+    if (child.route) {
+      options.push({
+        type: OptionType.Subcommand,
+        name: childName,
+        description: description(child.description),
+        options: child.options ?? [],
       });
       continue;
     }
-    const options: SlashOption[] = [];
-    for (const [childName, child] of root.children) {
-      if (child.route) {
-        routes.set(routeKey(name, null, childName), child.route);
-        options.push({
-          type: OptionType.Subcommand,
-          name: childName,
-          description: description(child.description),
-          options: child.options ?? [],
-        });
-        continue;
-      }
-      const subs: SlashOption[] = [];
-      for (const [subName, sub] of child.children) {
-        if (!sub.route) continue;
-        routes.set(routeKey(name, childName, subName), sub.route);
-        subs.push({
-          type: OptionType.Subcommand,
-          name: subName,
-          description: description(sub.description),
-          options: sub.options ?? [],
-        });
-      }
-      options.push({
-        type: OptionType.SubcommandGroup,
-        name: childName,
-        description: description(child.description),
-        options: subs,
+    const subs: SlashOption[] = [];
+    for (const [subName, sub] of child.children) {
+      if (!sub.route) continue;
+      subs.push({
+        type: OptionType.Subcommand,
+        name: subName,
+        description: description(sub.description),
+        options: sub.options ?? [],
       });
     }
-    commands.push({
-      type: 1,
-      name,
-      description: description(root.description),
-      options,
-      dm_permission: true,
+    options.push({
+      type: OptionType.SubcommandGroup,
+      name: childName,
+      description: description(child.description),
+      options: subs,
     });
   }
-  return { commands, routes, skipped };
+  return { ...base, options };
+}
+
+function collectRoutes(name: string, root: Node, routes: Map<string, SlashRoute>): void {
+  if (root.route) {
+    routes.set(routeKey(name), root.route);
+    return;
+  }
+  for (const [childName, child] of root.children) {
+    if (child.route) {
+      routes.set(routeKey(name, null, childName), child.route);
+      continue;
+    }
+    for (const [subName, sub] of child.children)
+      if (sub.route) routes.set(routeKey(name, childName, subName), sub.route);
+  }
 }
 
 export type OptionValues = Record<string, string | number | boolean | undefined>;
@@ -346,6 +488,7 @@ export function normalizeCommand(command: {
   description: string;
   options?: readonly unknown[] | undefined;
   type?: number;
+  default_member_permissions?: string | null | undefined;
 }): unknown {
   const option = (o: SlashOption): unknown => ({
     type: o.type,
@@ -363,6 +506,8 @@ export function normalizeCommand(command: {
     name: command.name,
     description: command.description,
     options: ((command.options ?? []) as SlashOption[]).map(option),
+    // contexts / integration_types are not compared: Discord keeps them only for global commands.
+    default_member_permissions: command.default_member_permissions ?? null,
   };
 }
 

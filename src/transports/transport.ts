@@ -18,7 +18,7 @@ export interface CompletionRequest {
   place: Place;
   sender: Sender;
   /** The declared command path the option belongs to. */
-  path: string[];
+  path: readonly string[];
   /** The argument being completed (its declared name). */
   arg: string;
   /** What has been typed so far. */

@@ -309,8 +309,8 @@ describe('identity', () => {
   const c = config({
     users: {
       alice: { irc: { libera: 'AliceAcct' }, discord: ['123456789012'], roles: ['ops'] },
-      mask: { hostmasks: ['*!*@trusted.example'], allowHostmasks: true, roles: ['ops'] },
-      nomask: { hostmasks: ['*!*@other.example'], roles: ['ops'] },
+      mask: { hostmasks: { libera: ['*!*@trusted.example'] }, allowHostmasks: true, roles: ['ops'] },
+      nomask: { hostmasks: { libera: ['*!*@other.example'] }, roles: ['ops'] },
     },
     discordRoles: { guild: { '555555': ['ops'] } },
   });

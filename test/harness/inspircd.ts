@@ -17,6 +17,10 @@ async function tail(path: string, lines = 15): Promise<string> {
 export interface InspircdOptions {
   /** Load ircv3_accounttag (default true). Without it clients must track accounts themselves. */
   accountTag?: boolean;
+  /** More modules to load: 'messageflood' (+f), 'botmode' (+B, BOT=B), 'ircv3_msgid', 'ircv3_ctctags', 'monitor'… */
+  modules?: string[];
+  /** More Atheme modules: 'nickserv/ghost' (GHOST), 'nickserv/enforce' (REGAIN, RELEASE)… */
+  athemeModules?: string[];
 }
 
 export class InspircdAtheme {
@@ -111,6 +115,7 @@ export class InspircdAtheme {
       'sasl',
       'spanningtree',
       'hidechans',
+      ...(this.options.modules ?? []),
     ];
     return `<path configdir="${d}" datadir="${d}/data" logdir="${d}/logs" moduledir="/usr/lib/inspircd/modules">
 <server name="irc.test.local" description="virtbot test ircd" network="TestNet">
@@ -120,7 +125,7 @@ export class InspircdAtheme {
 <connect name="main" allow="*" maxchans="100" timeout="20" pingfreq="120"
          hardsendq="10M" softsendq="10M" recvq="10M" threshold="1000000" commandrate="1000000" fakelag="no"
          localmax="1000" globalmax="1000" maxconnwarn="off" useident="no" limit="5000" resolvehostnames="no" usednsbl="no">
-<options prefixquit="" suffixquit="" fixedquit="" hostintopic="yes" defaultmodes="nt">
+<options prefixquit="" suffixquit="" fixedquit="" hostintopic="yes" defaultmodes="not">
 <security announceinvites="dynamic" hideserver="" hidesplits="no" hideulines="no" customversion="" runasuser="" runasgroup="">
 <performance netbuffersize="10240" somaxconn="128" softlimit="12800" clonesonconnect="no" timeskipwarn="2s" quietbursts="yes" nouserdns="yes">
 <limits maxnick="30" maxchan="64" maxmodes="20" maxident="11" maxhost="64" maxquit="255" maxtopic="307" maxkick="255" maxreal="128" maxgecos="128" maxaway="200">
@@ -143,6 +148,7 @@ loadmodule "modules/nickserv/identify";
 loadmodule "modules/nickserv/info";
 loadmodule "modules/saslserv/main";
 loadmodule "modules/saslserv/plain";
+${(this.options.athemeModules ?? []).map((m) => `loadmodule "modules/${m}";`).join('\n')}
 pbkdf2v2 { };
 serverinfo {
   name = "services.test.local"; desc = "Atheme IRC Services"; numeric = "00A"; recontime = 1; netname = "TestNet";

@@ -34,8 +34,11 @@ describe.skipIf(missing.length > 0)('IRC transport on ngircd' + skipReason, () =
       channels: [CHANNEL],
       prefix: '!',
       flood: { burst: 5, rate: 100 },
+      channelPace: { lines: 100, seconds: 1 },
       reconnect: { minDelayMs: 50, maxDelayMs: 200 },
       maxChannelLines: 4,
+      // ngircd has no accounts: everybody is anonymous here. The tighter budget is tested below.
+      anonymousBudget: { channelLines: 4, privateLines: 60 },
     });
     bot = new IrcTransport(cfg, async (msg) => {
       seen.push(msg);
@@ -132,7 +135,7 @@ describe.skipIf(missing.length > 0)('IRC transport on ngircd' + skipReason, () =
       rows[0],
       rows[1],
       rows[2],
-      'bob: … 9 more lines sent to you privately',
+      'bob: (9 more lines sent to you privately)',
     ]);
     expect(priv.map((r) => r.text)).toEqual(rows.slice(3));
     reply = () => [];

@@ -32,7 +32,9 @@ describe('retry when the server is not there', () => {
         handler,
       );
       try {
-        await expect(bot.start()).rejects.toThrow(/irc:down: connection closed .*retrying/);
+        await expect(bot.start()).rejects.toThrow(
+          /irc:down: connection refused by 127\.0\.0\.1:\d+ \(nothing listens there\).*retrying/,
+        );
         const connected = waitForEvent(bot, 'connected', 10_000);
         await server.start();
         await connected;

@@ -9,8 +9,15 @@ export const UserSchema = z
     irc: z.record(z.string(), z.union([z.string(), z.array(z.string())])).default({}),
     /** Discord user ids (snowflakes). */
     discord: z.array(z.string().regex(/^\d{5,25}$/, 'a Discord user id is a number')).default([]),
-    /** nick!user@host globs; honoured only where `allowHostmasks` is set on the user. */
-    hostmasks: z.array(z.string()).default([]),
+    /**
+     * nick!user@host globs per configured IRC network name (`{ libera: ['*!*@user/alice'] }`):
+     * honoured only where `allowHostmasks` is set on the user, and only on that network.
+     */
+    hostmasks: z
+      .record(z.string(), z.array(z.string().min(1)), {
+        error: 'hostmasks are per IRC network: hostmasks: { NETWORK: ["nick!user@host glob", …] }',
+      })
+      .default({}),
     allowHostmasks: z.boolean().default(false),
     /** Names accepted from the local console and transcripts (`--as NAME`, `<nick>`). */
     local: z.boolean().default(true),
