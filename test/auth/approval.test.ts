@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Config } from '../../src/config/schema.js';
 import type { AuditRecord } from '../../src/core/types.js';
-import { makeTestBot, type SayOptions, type TestBot } from '../security/bot.js';
+import { baseUsers, makeTestBot, type SayOptions, type TestBot } from '../security/bot.js';
 
 let t: TestBot;
 afterEach(async () => {
@@ -31,15 +31,6 @@ const approvalRules = {
     },
   ],
 };
-
-function baseUsers() {
-  return {
-    alice: { roles: ['ops'], system: 'alice' },
-    bob: { roles: ['viewer'], system: 'bob' },
-    carol: { roles: ['ops', 'approver'] },
-    dave: { roles: ['admin'] },
-  };
-}
 
 async function code(nick: string, line: string, options: SayOptions = {}): Promise<string> {
   const replies = await t.say(nick, line, options);

@@ -4,7 +4,7 @@
  * then gives), `permissions rules`, and `history`, which shows only what the asker may see.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeTestBot, type SayOptions, type TestBot } from '../security/bot.js';
+import { baseUsers, makeTestBot, type SayOptions, type TestBot } from '../security/bot.js';
 
 let t: TestBot;
 afterEach(async () => t?.close());
@@ -89,7 +89,7 @@ describe('permissions check', () => {
   });
 
   it('gives the answer the pipeline then gives', async () => {
-    t = await makeTestBot({ config: { ...rules, users: { ...baseUsers(), dave: { roles: ['admin'] } } } });
+    t = await makeTestBot({ config: rules });
     const lines = [
       'probe info web01',
       'probe info db01',
@@ -188,17 +188,6 @@ describe('permissions check', () => {
     ]);
   });
 });
-
-function baseUsers() {
-  return {
-    alice: { roles: ['ops'], system: 'alice' },
-    bob: { roles: ['viewer'], system: 'bob' },
-    carol: { roles: ['ops', 'approver'] },
-    dave: { roles: ['admin'] },
-    erin: { system: 'erin' },
-    frank: {},
-  };
-}
 
 describe('history', () => {
   /** ops may look at VMs and hosts; VMs on prod only admins; erin may read history, nothing else. */

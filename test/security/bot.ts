@@ -186,19 +186,24 @@ export interface TestBot {
   close(): Promise<void>;
 }
 
-export const baseConfig: ConfigInput = {
-  hosts: [
-    { name: 'test', uri: `test://${SECURITY_TEST_NODE}`, bridges: ['br0'] },
-    { name: 'prod-1', uri: `test://${SECURITY_PROD_NODE}` },
-  ],
-  users: {
+/** The suites' users, a fresh copy each time (to change one of them in a test's config). */
+export function baseUsers() {
+  return {
     alice: { roles: ['ops'], system: 'alice' },
     bob: { roles: ['viewer'], system: 'bob' },
     carol: { roles: ['ops', 'approver'] },
     dave: { roles: ['admin'] },
     erin: { system: 'erin' },
     frank: {},
-  },
+  };
+}
+
+export const baseConfig: ConfigInput = {
+  hosts: [
+    { name: 'test', uri: `test://${SECURITY_TEST_NODE}`, bridges: ['br0'] },
+    { name: 'prod-1', uri: `test://${SECURITY_PROD_NODE}` },
+  ],
+  users: baseUsers(),
   groups: { devs: { members: ['frank'], system: 'developers' } },
   roles: {
     ops: { permissions: ['probe.*', 'whoami', 'history'] },
