@@ -24,7 +24,6 @@ import { validateConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import type { HostConfig } from '../../src/config/sections/hosts.js';
 import type { AuditRecord, InboundMessage, Place, Reply, Sender } from '../../src/core/types.js';
-import { LocalBackend } from '../../src/libvirt/backend.js';
 import { HostRegistry } from '../../src/libvirt/hosts.js';
 import type { CommandContext } from '../../src/pipeline/context.js';
 import {
@@ -35,6 +34,7 @@ import {
   defineNewVmCommand,
   defineVmCommand,
 } from '../../src/pipeline/define.js';
+import { type Accounts, RecordingBackend } from '../harness/recording-backend.js';
 
 export const SECURITY_TEST_NODE = resolve('test/fixtures/libvirt/security-test.xml');
 export const SECURITY_PROD_NODE = resolve('test/fixtures/libvirt/security-prod.xml');
@@ -144,24 +144,22 @@ export function probeGroup(runs: Run[]): CommandGroup {
   };
 }
 
-/** The regular accounts each test host reports (`getent`), for `vm users add` / `vm groups add`. */
-const PASSWD = ['alice', 'bob', 'erin', 'frank', 'shaohef', 'royce', 'alinefm']
-  .map((name, i) => `${name}:x:${2001 + i}:${2001 + i}::/home/${name}:/bin/sh`)
-  .join('\n');
-const GROUP = ['developers', 'kimchi', 'ops'].map((name, i) => `${name}:x:${3001 + i}:`).join('\n');
+/** The regular accounts each test host reports, for `vm users add` / `vm groups add`. */
+export const ACCOUNTS: Accounts = {
+  users: ['alice', 'bob', 'erin', 'frank', 'shaohef', 'royce', 'alinefm'],
+  groups: ['developers', 'kimchi', 'ops'],
+};
 
-/** A local virsh backend on the test driver whose host reports the fixed accounts above. */
-export class FixedAccountsBackend extends LocalBackend {
-  override getent(database: 'passwd' | 'group'): Promise<string> {
-    return Promise.resolve(`${database === 'passwd' ? PASSWD : GROUP}\n`);
-  }
-}
-
-/** Real hosts for a config: each host's own virsh on the test driver, with the fixed accounts. */
+/** Real hosts for a config: each host's own virsh on the test driver, reporting ACCOUNTS. */
 export function testHosts(config: { hosts: readonly HostConfig[] }): HostRegistry {
   return new HostRegistry(config, {
-    backend: (h) => new FixedAccountsBackend({ host: h.name, uri: h.uri }),
+    backend: (h) => new RecordingBackend({ host: h.name, uri: h.uri }, ACCOUNTS),
   });
+}
+
+/** The backend of a host of the test bot (to see what it was sent, or to make it fail). */
+export function backendOf(bot: Bot, host: string): RecordingBackend {
+  return bot.hosts.get(host).backend as RecordingBackend;
 }
 
 export interface SayOptions {
