@@ -24,6 +24,14 @@ async function grant(bot: TestBot): Promise<void> {
   bot.runs.length = 0;
 }
 
+/** Host test cannot read persistent definitions (where access lists are) from now on. */
+function failDefinitions(bot: TestBot): void {
+  backendOf(bot.bot, 'test').hold = async (command, args) => {
+    if (command === 'dumpxml' && args.some((a) => typeof a === 'object' && a.option === '--inactive'))
+      throw new Error('cannot read the definition');
+  };
+}
+
 describe('per-VM access', () => {
   it("lets a user named in the VM's access run its commands without a role", async () => {
     t = await makeTestBot();
@@ -138,10 +146,7 @@ describe('per-VM access', () => {
   it('fails closed when the access list cannot be read: no per-VM access, roles still apply', async () => {
     t = await makeTestBot();
     await grant(t);
-    backendOf(t.bot, 'test').hold = async (command, args) => {
-      if (command === 'dumpxml' && args.some((a) => typeof a === 'object' && a.option === '--inactive'))
-        throw new Error('cannot read the definition');
-    };
+    failDefinitions(t);
     expect(await t.text('erin', 'probe info web01')).toBe('denied: no role of erin grants probe.info');
     const [reply] = await t.say('alice', 'probe info web01');
     expect(reply!.text).toBe('ran probe info');
@@ -155,10 +160,7 @@ describe('per-VM access', () => {
   it.fails('DEFECT says that the access list could not be read when it denies', async () => {
     t = await makeTestBot();
     await grant(t);
-    backendOf(t.bot, 'test').hold = async (command, args) => {
-      if (command === 'dumpxml' && args.some((a) => typeof a === 'object' && a.option === '--inactive'))
-        throw new Error('cannot read the definition');
-    };
+    failDefinitions(t);
     expect(await t.text('erin', 'probe info web01')).toMatch(
       /^denied: no role of erin grants probe\.info.*access list of web01 .*could not be read/,
     );
