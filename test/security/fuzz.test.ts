@@ -18,23 +18,14 @@ import type { AuditRecord, Reply } from '../../src/core/types.js';
 import { tokenize } from '../../src/grammar/tokenize.js';
 import { withAccess } from '../../src/libvirt/metadata.js';
 import type { CommandContext } from '../../src/pipeline/context.js';
-import { makeTestBot, probeGroup, type SayOptions, type TestBot } from './bot.js';
+import { makeTestBot, probeGroup, type Run, type SayOptions, type TestBot } from './bot.js';
 import { HOSTILE } from './hostile.js';
 
-const LINES = Number(process.env['FUZZ_LINES'] ?? 100_000);
+const LINES = 100_000;
 const PER_RUN = 100;
 
-interface Ran {
-  path: string;
-  args: Args;
-  user: string | null;
-  host?: string;
-  vm?: string;
-  hosts?: string[];
-}
-
 let t: TestBot;
-const runs: Ran[] = [];
+const runs: Run[] = [];
 const records: AuditRecord[] = [];
 const rejections: unknown[] = [];
 const onRejection = (reason: unknown) => rejections.push(reason);
@@ -53,7 +44,7 @@ function recorded(groups: CommandGroup[]): CommandGroup[] {
         ...spec,
         async run(args, context) {
           const ctx = context as CommandContext & { host?: string; vm?: string; hosts?: { name: string }[] };
-          const ran: Ran = { path: spec.path.join('.'), args, user: ctx.identity.user };
+          const ran: Run = { path: spec.path.join('.'), args, user: ctx.identity.user };
           if (ctx.host !== undefined) ran.host = ctx.host;
           if (ctx.vm !== undefined) ran.vm = ctx.vm;
           if (ctx.hosts !== undefined) ran.hosts = ctx.hosts.map((h) => h.name);
