@@ -1,7 +1,8 @@
 /**
- * Per-VM access through the real wiring (createApp → RoleAuthorizer with the host registry's
- * <access> lookup): a user granted on a VM with `vm users add` may run that VM's
- * non-destructive commands without any role, and nothing destructive.
+ * Per-VM access through the real wiring: createApp's own HostRegistry and backends (the
+ * machine's own `getent` for the host's accounts), two test hosts — `lab` (test:///default, VM
+ * `test`) and `prod-1` (prod-node.xml, VMs `web-prod`, `db-prod`). A user granted on a VM with
+ * `vm users add` may run that VM's non-destructive commands without any role — on that VM only.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -12,20 +13,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import type { Bot } from '../../src/bot.js';
 import { validateConfig } from '../../src/config/load.js';
+import { regularAccounts } from '../../src/libvirt/hypervisor.js';
+import { PROD_NODE } from '../harness/example-config.js';
 
-/** A regular (non-system) account on this machine; scripts/setup-libvirt.sh creates vbe2e-alice. */
+/** A regular account of this machine, as `vm users add` will find it (scripts/setup-libvirt.sh makes some). */
 function regularAccount(): string | undefined {
   try {
-    const passwd = execFileSync('getent', ['passwd', 'vbe2e-alice'], { encoding: 'utf8' });
-    return passwd.split(':')[0];
+    return regularAccounts(execFileSync('getent', ['passwd'], { encoding: 'utf8' }), 2)[0];
   } catch {
     return undefined;
   }
 }
 const account = regularAccount();
-const reason = account ? '' : ' (skipped: no account vbe2e-alice; run scripts/setup-libvirt.sh)';
+const reason = account ? '' : ' (skipped: this machine has no regular account; run scripts/setup-libvirt.sh)';
 
-describe.skipIf(!account)(`per-VM access${reason}`, () => {
+describe.skipIf(!account)(`per-VM access through createApp${reason}`, () => {
   let dir: string;
   let bot: Bot;
   const say = async (nick: string, text: string) =>
@@ -35,13 +37,18 @@ describe.skipIf(!account)(`per-VM access${reason}`, () => {
       text,
       time: new Date(),
       addressed: true,
+      replyPrefix: '!',
     });
+  const text = async (nick: string, line: string) => (await say(nick, line)).map((r) => r.text).join('\n');
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'virtbot-vm-access-'));
     const config = validateConfig({
       bot: { dataDir: dir },
-      hosts: [{ name: 'test', uri: 'test:///default' }],
+      hosts: [
+        { name: 'lab', uri: 'test:///default' },
+        { name: 'prod-1', uri: `test://${PROD_NODE}` },
+      ],
       users: { admin: { roles: ['admin'] }, carol: { system: account } },
       roles: { admin: { permissions: ['*'] } },
     });
@@ -53,14 +60,25 @@ describe.skipIf(!account)(`per-VM access${reason}`, () => {
   });
 
   it('denies a user with no role and no grant', async () => {
-    expect((await say('carol', 'vm info test'))[0]!.text).toMatch(/^denied/);
+    expect(await text('carol', 'vm info test')).toBe('denied: no role of carol grants vm.info');
   });
 
-  it('allows the VM’s non-destructive commands once the user is in its <access>, and nothing destructive', async () => {
-    expect((await say('admin', `vm users add test ${account}`))[0]!.kind).not.toBe('error');
-    expect((await say('carol', 'vm info test'))[0]!.text).toContain('test on test: running');
-    const stop = await say('carol', 'vm stop test');
-    expect(stop[0]!.text).toMatch(/^denied/);
-    expect((await say('carol', 'vm list'))[0]!.text).toMatch(/^denied/);
+  it('allows the VM’s commands once the user is in its <access>, on that VM only', async () => {
+    expect(await text('admin', `vm users add test ${account}`)).toBe(
+      `granted ${account} access to test; users now: ${account}`,
+    );
+    expect(await text('carol', 'vm info test')).toMatch(/^test on lab: running/);
+    expect(await text('carol', 'vm info web-prod')).toBe('denied: no role of carol grants vm.info');
+    expect(await text('carol', 'vm list')).toMatch(/^denied: /);
+    expect(await text('carol', `vm users remove test ${account}`)).toBe(
+      'denied: no role of carol grants vm.users.remove',
+    );
+    expect(await text('carol', 'vm delete test')).toBe('denied: no role of carol grants vm.delete');
+  });
+
+  // Defect (see test/auth/rules.test.ts): per-VM access grants destructive commands such as
+  // `vm stop`; README and the vmAccess schema promise "never destructive ones".
+  it.fails('DEFECT keeps destructive commands from the per-VM user', async () => {
+    expect(await text('carol', 'vm stop test')).toBe('denied: no role of carol grants vm.stop');
   });
 });

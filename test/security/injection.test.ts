@@ -1,9 +1,14 @@
 /**
- * Hostile values in every kind of argument: a clear one-line error, nothing run, an 'invalid'
- * record; and for what does pass validation, virsh reads back exactly what was typed.
+ * Hostile values in every kind of argument, through the whole pipeline on real test hosts
+ * (./bot.ts): a clear one-line error, nothing run, an 'invalid' record — or, for a value that is
+ * a plain word after all, a refusal by the target stage (no such VM, not one of the host's pools
+ * or bridges) or a body that gets only plain words. And for what does pass validation, virsh
+ * reads back exactly what was typed.
  */
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bindTokens } from '../../src/command/bind.js';
+import { tokenize } from '../../src/grammar/tokenize.js';
 import { quoteVirshArg, VirshArgError } from '../../src/libvirt/virsh-quote.js';
 import { makeTestBot, type TestBot } from './bot.js';
 import { HOSTILE } from './hostile.js';
@@ -37,8 +42,8 @@ const SLOTS: [string, (h: string) => string][] = [
   ['bridge', (h) => `probe nic web01 bridge=${q(h)}`],
   ['pool', (h) => `probe disk web01 pool=${q(h)}`],
   ['host', (h) => `probe info web01 host=${q(h)}`],
-  ['size', (h) => `probe create web01 memory=${q(`2${h}`)}`],
-  ['int', (h) => `probe create web01 vcpus=${q(`2${h}`)}`],
+  ['size', (h) => `probe create new01 memory=${q(`2${h}`)}`],
+  ['int', (h) => `probe create new01 vcpus=${q(`2${h}`)}`],
   ['code', (h) => `confirm ${q(`AB${h}`)}`],
 ];
 
@@ -49,8 +54,37 @@ const cases = SLOTS.flatMap(([slot, line]) =>
 /** What reached a command body: every name-like value is a plain word, whatever was typed. */
 const SAFE_VALUE = /^[A-Za-z0-9_][A-Za-z0-9_.+:-]*$/;
 
+/** The arguments `line` binds to, by the binder alone (independently of the pipeline), or undefined. */
+function bound(line: string): Record<string, unknown> | undefined {
+  try {
+    const tokens = tokenize(line);
+    const { spec, consumed } = t.bot.commands.resolve(tokens);
+    return bindTokens(spec, tokens.slice(consumed), {
+      hostNames: t.bot.hosts.names(),
+      now: () => t.clock.now,
+    });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whatever got through: every name-like value a plain word. */
+function plainValues(args: Record<string, unknown>, problems: string[], what: string): void {
+  for (const [key, value] of Object.entries(args)) {
+    const values = Array.isArray(value) ? value : [value];
+    for (const v of values)
+      if (typeof v === 'string' && !SAFE_VALUE.test(v)) problems.push(`${key}=${JSON.stringify(v)} ${what}`);
+  }
+}
+
+/** Refusals after binding: the target stage's (where the VM is, the host's pools and bridges). */
+const LOCATED =
+  /^(no VM '[^']+' on any host|there is a VM '[^']+' on |.* is not inside a storage pool of host |host \S+ lists no bridges|bridge \S+ is not one host )/;
+
 async function attack(line: string): Promise<string[]> {
   t.runs.length = 0;
+  // A minute between attacks: the wrong-code limit (5 a minute) must not hide what a code slot does.
+  t.clock.now = new Date(t.clock.now.getTime() + 61_000);
   const before = recorded.length;
   const replies = await t.say('alice', line);
   const text = replies.map((r) => r.text).join('\n');
@@ -60,18 +94,19 @@ async function attack(line: string): Promise<string[]> {
   if (recorded.length !== before + 1) problems.push('not recorded');
   if (t.runs.length > 0) {
     // It validated: then what the body got must be harmless.
-    for (const run of t.runs) {
-      for (const [key, value] of Object.entries(run.args)) {
-        const values = Array.isArray(value) ? value : [value];
-        for (const v of values)
-          if (typeof v === 'string' && !SAFE_VALUE.test(v))
-            problems.push(`${key}=${JSON.stringify(v)} reached the body`);
-      }
-    }
+    for (const run of t.runs) plainValues(run.args, problems, 'reached the body');
+  } else if (LOCATED.test(text) || text.startsWith('no pending command has code')) {
+    // It bound, and was refused on what the value names: then the value must be a plain word.
+    const args = bound(line);
+    if (!args) problems.push('refused after binding, but does not bind');
+    else plainValues(args, problems, 'was bound');
+    if (replies[0]?.kind !== 'error') problems.push(`kind ${replies[0]?.kind}`);
+    if (!['invalid', 'failed', 'denied'].includes(recorded.at(-1)?.outcome ?? ''))
+      problems.push(`recorded as ${recorded.at(-1)?.outcome}`);
   } else {
     if (replies[0]?.kind !== 'error') problems.push(`kind ${replies[0]?.kind}`);
     if (
-      !/(not a valid|is not a|unknown host|unknown option|unexpected|cannot read|too long|no pending action|needs a value|out of range|too small|too large)/.test(
+      !/(not a valid|is not a|unknown host|unknown option|unexpected|cannot read|too long|needs a value|out of range|too small|too large)/.test(
         text,
       )
     )
@@ -124,25 +159,65 @@ describe('injection', () => {
   });
 
   it('keeps free text and paths exactly as typed (the backend quotes them), and refuses controls and ..', async () => {
+    const pool = '/var/lib/libvirt/images';
     for (const h of ['$(reboot)', '`id`', '; virsh destroy test', ']]>', '<x>&amp;"', "it's"]) {
       t.runs.length = 0;
       expect(await t.text('alice', `probe note ${q(h)}`)).toBe('ran probe note');
       expect(t.runs[0]!.args['text']).toBe(h);
       t.runs.length = 0;
-      expect(await t.text('alice', `probe disk web01 path=${q(`/var/lib/${h}`)}`)).toBe('ran probe disk');
-      expect(t.runs[0]!.args['path']).toBe(`/var/lib/${h}`);
+      expect(await t.text('alice', `probe disk web01 path=${q(`${pool}/${h}`)}`)).toBe('ran probe disk');
+      expect(t.runs[0]).toMatchObject({ args: { path: `${pool}/${h}` }, host: 'test', vm: 'web01' });
     }
     t.runs.length = 0;
     for (const bad of [
       '/var/../etc/shadow',
-      '/var/a\nb',
-      '/var/\u0003x',
+      `${pool}/../../../etc/shadow`,
+      `${pool}/a\nb`,
+      `${pool}/\u0003x`,
       'relative/path',
       '/'.repeat(5000),
     ]) {
-      expect((await t.say('alice', `probe disk web01 path=${q(bad)}`))[0]!.kind).toBe('error');
+      const [reply] = await t.say('alice', `probe disk web01 path=${q(bad)}`);
+      expect(reply!.kind, bad).toBe('error');
+      expect(recorded.at(-1)!.outcome, bad).toBe('invalid');
     }
     expect(t.runs).toEqual([]);
+  });
+
+  it("refuses paths outside the bound host's pools, and bridges it does not list, to everyone", async () => {
+    t.runs.length = 0;
+    for (const who of ['alice', 'dave']) {
+      for (const path of [
+        '/etc/shadow',
+        '/dev/sda',
+        '/var/lib/libvirt/images2/x.img',
+        '/var/lib/libvirt',
+        '/var/lib/libvirt//images/x.img',
+        // prod-1's pool, named on a VM of host test.
+        '/prod-pool/x.img',
+      ]) {
+        const [reply] = await t.say(who, `probe disk web01 path=${q(path)}`);
+        expect(reply, `${who} ${path}`).toMatchObject({
+          kind: 'error',
+          text: `${path} is not inside a storage pool of host test: only pool volumes and the host's listed paths may be used (hosts[].paths in the config)`,
+        });
+        expect(recorded.at(-1)!.outcome).toBe('denied');
+      }
+      expect(await t.text(who, 'probe disk db01 path=/prod-pool/x.img')).toBe('ran probe disk');
+      expect(await t.text(who, 'probe disk db01 path=/var/lib/libvirt/images/x.img')).toMatch(
+        /is not inside a storage pool of host prod-1/,
+      );
+      expect(await t.text(who, 'probe nic web01 bridge=virbr0')).toBe(
+        'bridge virbr0 is not one host test lets VMs use (br0)',
+      );
+      expect(await t.text(who, 'probe nic db01 bridge=br0')).toBe(
+        'host prod-1 lists no bridges VMs may use (hosts[].bridges in the config): use network=',
+      );
+    }
+    expect(t.runs.map((r) => `${r.user} ${r.path} ${r.host}`)).toEqual([
+      'alice probe.disk prod-1',
+      'dave probe.disk prod-1',
+    ]);
   });
 });
 
