@@ -39,11 +39,18 @@ export const group: CommandGroup = {
         return { reply: `${records.length} record${records.length === 1 ? '' : 's'}, newest first:`, lines };
       },
     }),
+  ],
+};
+
+export const auditGroup: CommandGroup = {
+  name: 'audit',
+  summary: 'the audit log itself',
+  commands: [
     defineCommand({
-      path: ['history', 'verify'],
+      path: ['audit', 'verify'],
       summary: 'check the audit log’s hash chain: an edited, removed or reordered record is named',
       args: {},
-      examples: [{ input: 'history verify', reply: 'the audit log is intact' }],
+      examples: [{ input: 'audit verify', reply: 'the audit log is intact' }],
       async run({ ctx }) {
         const report = await ctx.history.verify();
         const counted = `${report.records} records in ${report.files} file${report.files === 1 ? '' : 's'}`;

@@ -2,7 +2,7 @@
 import type { CommandGroup } from '../src/command/spec.js';
 import { confirmGroups } from './confirm.js';
 import { group as help } from './help.js';
-import { group as history } from './history.js';
+import { auditGroup, group as history } from './history.js';
 import { group as host } from './host.js';
 import { group as meeting } from './meeting.js';
 import { group as network } from './network.js';
@@ -24,6 +24,7 @@ export function allGroups(): CommandGroup[] {
     whoami,
     permissions,
     history,
+    auditGroup,
     meeting,
   ];
 }

@@ -62,9 +62,20 @@ export function benchBot(config: Config, hosts: HostRegistry): Bot {
 export function inMemoryRecords(bot: Bot): { count: () => number; last: () => AuditRecord | undefined } {
   let count = 0;
   let last: AuditRecord | undefined;
-  bot.audit.append = async (record: AuditRecord) => {
+  const keep = (record: AuditRecord) => {
     count++;
     last = record;
+  };
+  let n = 0;
+  bot.audit.begin = async (intent) => {
+    keep({ ...intent, id: `i${n}`, time: new Date().toISOString(), outcome: 'in-progress', detail: '' });
+    return `i${n++}`;
+  };
+  bot.audit.finish = async (id, outcome) =>
+    keep({ ...(last as AuditRecord), id: `o${id}`, ...outcome, time: new Date().toISOString() });
+  bot.audit.record = async (single) => {
+    keep({ ...single, id: `s${n}` });
+    return `s${n++}`;
   };
   return { count: () => count, last: () => last };
 }

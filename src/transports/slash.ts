@@ -296,6 +296,9 @@ export function buildSlashCommands(specs: readonly CommandSpec[], options: Slash
 
   for (const spec of specs) {
     const words = spec.path.map(slashName);
+    // The built-in /meeting holds the meeting lines: chat commands under `meeting` (meeting end
+    // CHANNEL, meeting list) are offered as /meetings … instead.
+    if (meeting && words[0] === 'meeting') words[0] = 'meetings';
     if (words.length === 0) continue;
     const label = spec.path.join(' ');
     // At most three levels: command, group, subcommand.

@@ -209,10 +209,11 @@ describe('approval by a second person', () => {
     t = await makeTestBot({ config: approvalRules });
     const c = await code('alice', 'probe create big1 memory=32G');
     const lapsed = new Promise<AuditRecord>((resolve) => {
-      const append = t.bot.audit.append.bind(t.bot.audit);
-      t.bot.audit.append = async (record) => {
-        await append(record);
-        if (record.outcome === 'lapsed') resolve(record);
+      const record = t.bot.audit.record.bind(t.bot.audit);
+      t.bot.audit.record = async (single) => {
+        const id = await record(single);
+        if (single.outcome === 'lapsed') resolve({ ...single, id });
+        return id;
       };
     });
     later(61_000);

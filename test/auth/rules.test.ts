@@ -571,6 +571,8 @@ describe('per-VM access', () => {
   });
 
   it('never covers arguments naming host resources: paths and bridges need a role', () => {
+    // Even where the config lets per-VM users add disks and NICs at all.
+    const c = config({ vmAccess: { enabled: true, permissions: ['vm.*'] } });
     const disk = ask(c, 'erin', 'vm.disk.add', {
       ...onTest,
       vmAccess: access,

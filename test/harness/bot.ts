@@ -113,3 +113,44 @@ export async function startBot(input: ConfigInput, options: TestBotOptions = {})
     },
   };
 }
+
+/**
+ * Keeps a bot's audit records in memory (suites about what gets through, not about fdatasync):
+ * every intent, outcome and one-shot record the pipeline writes is handed to `onRecord` as the
+ * store would have written it.
+ */
+export function auditInMemory(bot: Bot, onRecord: (record: AuditRecord) => void): void {
+  let n = 0;
+  const intents = new Map<string, AuditRecord>();
+  const id = () => `mem-${(n++).toString(36)}`;
+  bot.audit.begin = async (intent) => {
+    const { time, ...rest } = intent;
+    const record: AuditRecord = {
+      ...rest,
+      id: id(),
+      time: (time ?? new Date()).toISOString(),
+      outcome: 'in-progress',
+      detail: 'about to run',
+      kind: 'intent',
+    };
+    intents.set(record.id, record);
+    onRecord(record);
+    return record.id;
+  };
+  bot.audit.finish = async (intentId, outcome) => {
+    const { args: _args, ...intent } = intents.get(intentId)!;
+    onRecord({
+      ...intent,
+      id: id(),
+      kind: 'outcome',
+      intent: intentId,
+      outcome: outcome.outcome,
+      detail: outcome.detail,
+    });
+  };
+  bot.audit.record = async (single) => {
+    const record: AuditRecord = { ...single, id: single.id ?? id(), kind: 'single' };
+    onRecord(record);
+    return record.id;
+  };
+}

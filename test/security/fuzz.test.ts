@@ -18,6 +18,7 @@ import type { AuditRecord, Reply } from '../../src/core/types.js';
 import { tokenize } from '../../src/grammar/tokenize.js';
 import { withAccess } from '../../src/libvirt/metadata.js';
 import type { CommandContext } from '../../src/pipeline/context.js';
+import { auditInMemory } from '../harness/bot.js';
 import { makeTestBot, probeGroup, type Run, type SayOptions, type TestBot } from './bot.js';
 import { HOSTILE } from './hostile.js';
 
@@ -91,9 +92,7 @@ beforeAll(async () => {
     config: true,
   });
   // The audit log in memory: the fuzz is about the pipeline, not about fdatasync.
-  t.bot.audit.append = async (record) => {
-    records.push(record);
-  };
+  auditInMemory(t.bot, (record) => records.push(record));
 });
 afterAll(async () => {
   process.off('unhandledRejection', onRejection);

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bindTokens } from '../../src/command/bind.js';
 import { tokenize } from '../../src/grammar/tokenize.js';
 import { quoteVirshArg, VirshArgError } from '../../src/libvirt/virsh-quote.js';
+import { auditInMemory } from '../harness/bot.js';
 import { makeTestBot, type TestBot } from './bot.js';
 import { HOSTILE } from './hostile.js';
 
@@ -17,9 +18,7 @@ let t: TestBot;
 beforeAll(async () => {
   t = await makeTestBot();
   // In memory: this suite is about what gets through, not about the disk.
-  t.bot.audit.append = async (record) => {
-    recorded.push(record);
-  };
+  auditInMemory(t.bot, (record) => recorded.push(record));
 });
 afterAll(async () => t.close());
 const recorded: { outcome: string; user: string | null }[] = [];
@@ -199,7 +198,7 @@ describe('injection', () => {
         const [reply] = await t.say(who, `probe disk web01 path=${q(path)}`);
         expect(reply, `${who} ${path}`).toMatchObject({
           kind: 'error',
-          text: `${path} is not inside a storage pool of host test: only pool volumes and the host's listed paths may be used (hosts[].paths in the config)`,
+          text: `denied: ${path} is not inside a storage pool of host test: only pool volumes and the host's listed paths may be used (hosts[].paths in the config)`,
         });
         expect(recorded.at(-1)!.outcome).toBe('denied');
       }
@@ -208,10 +207,10 @@ describe('injection', () => {
         /is not inside a storage pool of host prod-1/,
       );
       expect(await t.text(who, 'probe nic web01 bridge=virbr0')).toBe(
-        'bridge virbr0 is not one host test lets VMs use (br0)',
+        'denied: bridge virbr0 is not one host test lets VMs use (br0)',
       );
       expect(await t.text(who, 'probe nic db01 bridge=br0')).toBe(
-        'host prod-1 lists no bridges VMs may use (hosts[].bridges in the config): use network=',
+        'denied: host prod-1 lists no bridges VMs may use (hosts[].bridges in the config): use network=',
       );
     }
     expect(t.runs.map((r) => `${r.user} ${r.path} ${r.host}`)).toEqual([

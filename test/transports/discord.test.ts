@@ -744,7 +744,7 @@ describe('Discord: what cannot be retried, and tokens', () => {
     try {
       await bot.start();
       const got = waitForEvent<[InboundMessage]>(bot, 'handled', 5000);
-      fake.slash(alice, ['meeting', 'start'], { title: 'planning' });
+      fake.slash(alice, ['meeting', 'start'], { topic: 'planning' });
       expect((await got)[0]).toMatchObject({
         text: '#startmeeting planning',
         addressed: false,

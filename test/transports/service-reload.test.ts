@@ -44,7 +44,8 @@ describe.skipIf(missing.length > 0)(`configuration reload${skipReason}`, () => {
       },
     ],
     roles: { viewer: { permissions: ['vm.list'] } },
-    anonymous: { roles: extra.anonymous ?? [] },
+    // Granting anonymous senders a role must be marked deliberate, or the config is refused.
+    anonymous: { roles: extra.anonymous ?? [], ...(extra.anonymous?.length ? { deliberate: true } : {}) },
   });
   const write = (config: unknown) => writeFile(file, stringify(config));
 
