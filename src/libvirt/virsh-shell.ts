@@ -74,9 +74,10 @@ export class VirshConnectionError extends Error {
  * health (see health.ts) counts these, not the failures of single commands.
  */
 export class VirshStartError extends VirshConnectionError {
-  constructor(message: string) {
+  constructor(message: string, options?: { cause?: unknown }) {
     super(message);
     this.name = 'VirshStartError';
+    if (options?.cause !== undefined) (this as { cause?: unknown }).cause = options.cause;
   }
 }
 
@@ -211,7 +212,7 @@ export class VirshShell {
     try {
       proc = await this.options.spawn();
     } catch (error) {
-      throw new VirshStartError(`cannot start virsh on ${this.host}: ${messageOf(error)}`);
+      throw new VirshStartError(`cannot start virsh on ${this.host}: ${messageOf(error)}`, { cause: error });
     }
     this.starts++;
     const live: Live = { proc, out: '', err: '', closed: false, queue: [] };
@@ -239,8 +240,14 @@ export class VirshShell {
     // A no-op exchange proves the process reads commands and libvirt is connected.
     const [hello] = await this.exchange(live, ['uri'], this.startTimeoutMs, true).catch((error: unknown) => {
       proc.kill();
+      // virsh that cannot connect prints why and exits before its first prompt.
+      const said = errorLines(live.err);
+      if (said.length > 0)
+        throw new VirshStartError(`virsh on ${this.host} cannot connect: ${said.join(': ')}`, {
+          cause: error,
+        });
       throw error instanceof VirshConnectionError
-        ? new VirshStartError(`cannot start virsh on ${this.host}: ${error.message}`)
+        ? new VirshStartError(`cannot start virsh on ${this.host}: ${error.message}`, { cause: error })
         : error;
     });
     const startupErrors = errorLines(hello!.stderr);
