@@ -7,8 +7,9 @@
 import type { HostBackend } from './backend.js';
 import { type DomainView, viewDomain } from './domain.js';
 import { metadataLine, readOurs, VIRTBOT_NS, VIRTBOT_PREFIX, type VmMetadata } from './metadata.js';
-import { checkName, checkPath, type VirshArg } from './virsh-quote.js';
-import { VirshError, type VirshResult } from './virsh-shell.js';
+import { domainStateName, nameLines, parseDomstats, parseIdNames } from './virsh/parse.js';
+import { checkName, checkPath, type VirshArg, VirshArgError } from './virsh-quote.js';
+import { type BatchResult, VirshError, type VirshResult } from './virsh-shell.js';
 import { buildXml, child, parseXml, textOf, type XmlElement } from './xml.js';
 
 export interface DomainSummary {
@@ -19,9 +20,14 @@ export interface DomainSummary {
   /** Current memory (KiB). */
   memoryKiB: number;
   maxMemoryKiB: number;
+  /** False for a transient VM: it is gone once stopped. */
   persistent: boolean;
   autostart: boolean;
   id: string;
+  /** False when virtbot refuses the name (see `checkName`): it is listed, but commands cannot name it. */
+  addressable: boolean;
+  /** Why not, when not addressable. */
+  unaddressable?: string;
 }
 
 export interface NetworkSummary {
@@ -146,32 +152,76 @@ export class Hypervisor {
       .filter((l) => l !== '');
   }
 
+  /** Run several commands in one round trip (see VirshShell.runBatch); one result each. */
+  async batch(
+    commands: readonly { command: string; args?: readonly VirshArg[] }[],
+    options: { timeoutMs?: number } = {},
+  ): Promise<BatchResult[]> {
+    return this.backend.shell.runBatch(commands, options);
+  }
+
+  /**
+   * Every domain with its state, vCPUs and memory, in one round trip whatever their number
+   * (`domstats` for all domains at once, `--nowait` so that a VM busy with a job does not hold
+   * the listing up). Names virtbot cannot address are listed, marked `addressable: false`. A
+   * driver whose domstats lacks vCPUs or memory (libvirt's test driver) gets one more round
+   * trip: `dominfo` for those domains, batched.
+   */
   async listDomains(): Promise<DomainSummary[]> {
-    const names = await this.listDomainNames();
+    const [all, transient, autostart, stats] = await this.batch([
+      { command: 'list', args: [{ option: '--all' }, { option: '--id' }, { option: '--name' }] },
+      { command: 'list', args: [{ option: '--transient' }, { option: '--name' }] },
+      { command: 'list', args: [{ option: '--all' }, { option: '--autostart' }, { option: '--name' }] },
+      {
+        command: 'domstats',
+        args: [{ option: '--state' }, { option: '--balloon' }, { option: '--vcpu' }, { option: '--nowait' }],
+      },
+    ]);
+    const ids = parseIdNames(ok(all!).stdout);
+    const transients = new Set(nameLines(ok(transient!).stdout));
+    const autostarts = new Set(nameLines(ok(autostart!).stdout));
+    const domstats = stats!.ok ? parseDomstats(stats!.stdout) : new Map<string, Record<string, string>>();
     const out: DomainSummary[] = [];
-    for (const name of names) {
-      try {
-        out.push(await this.domainSummary(name));
-      } catch (error) {
-        // A domain that vanished between list and dominfo is simply not listed.
-        if (!isNotFound(error)) throw error;
+    const missing: string[] = [];
+    for (const name of new Set([...ids.keys(), ...domstats.keys()])) {
+      const s = domstats.get(name);
+      if (!s || s['balloon.maximum'] === undefined || s['vcpu.current'] === undefined) {
+        missing.push(name);
+        continue;
+      }
+      out.push(
+        addressing({
+          name,
+          state: domainStateName(s['state.state']),
+          vcpus: Number(s['vcpu.current']),
+          memoryKiB: Number(s['balloon.current'] ?? s['balloon.maximum']),
+          maxMemoryKiB: Number(s['balloon.maximum']),
+          persistent: !transients.has(name),
+          autostart: autostarts.has(name),
+          id: ids.get(name) ?? '-',
+        }),
+      );
+    }
+    if (missing.length > 0) {
+      const infos = await this.batch(
+        missing.map((name) => ({ command: 'dominfo', args: [{ option: '--domain', value: name }] })),
+      );
+      for (const [i, info] of infos.entries()) {
+        // A domain that vanished between the listing and dominfo is simply not listed.
+        if (!info.ok) {
+          if (isNotFound(info.error)) continue;
+          throw info.error;
+        }
+        out.push(addressing(summaryOf(parseKeyValues(info.stdout), missing[i]!)));
       }
     }
-    return out;
+    const order = [...ids.keys()];
+    return out.sort((a, b) => indexOr(order, a.name) - indexOr(order, b.name));
   }
 
   async domainSummary(name: string): Promise<DomainSummary> {
     const info = parseKeyValues((await this.virsh('dominfo', [{ option: '--domain', value: name }])).stdout);
-    return {
-      name: info['Name'] ?? name,
-      state: info['State'] ?? 'unknown',
-      vcpus: Number(info['CPU(s)'] ?? '0'),
-      memoryKiB: kib(info['Used memory']),
-      maxMemoryKiB: kib(info['Max memory']),
-      persistent: info['Persistent'] === 'yes',
-      autostart: info['Autostart'] === 'enable',
-      id: info['Id'] ?? '-',
-    };
+    return addressing(summaryOf(info, name));
   }
 
   async domainState(name: string): Promise<string> {
@@ -181,7 +231,7 @@ export class Hypervisor {
 
   async isRunning(name: string): Promise<boolean> {
     const state = await this.domainState(name);
-    return state === 'running' || state === 'paused' || state === 'in shutdown' || state === 'blocked';
+    return ['running', 'paused', 'in shutdown', 'idle', 'blocked', 'pmsuspended'].includes(state);
   }
 
   async exists(name: string): Promise<boolean> {
@@ -512,6 +562,42 @@ export class Hypervisor {
 
   close(): Promise<void> {
     return this.backend.close();
+  }
+}
+
+/** The result of a batch member, or its error thrown. */
+function ok(result: BatchResult): VirshResult {
+  if (!result.ok) throw result.error;
+  return result;
+}
+
+function indexOr(list: readonly string[], item: string): number {
+  const at = list.indexOf(item);
+  return at < 0 ? list.length : at;
+}
+
+/** A DomainSummary from `dominfo` fields. */
+function summaryOf(info: Record<string, string>, name: string): Omit<DomainSummary, 'addressable'> {
+  return {
+    name: info['Name'] ?? name,
+    state: info['State'] ?? 'unknown',
+    vcpus: Number(info['CPU(s)'] ?? '0'),
+    memoryKiB: kib(info['Used memory']),
+    maxMemoryKiB: kib(info['Max memory']),
+    persistent: info['Persistent'] === 'yes',
+    autostart: info['Autostart'] === 'enable',
+    id: info['Id'] ?? '-',
+  };
+}
+
+/** Mark whether commands can name the domain. */
+function addressing(summary: Omit<DomainSummary, 'addressable'>): DomainSummary {
+  try {
+    checkName('vm', summary.name);
+    return { ...summary, addressable: true };
+  } catch (error) {
+    if (!(error instanceof VirshArgError)) throw error;
+    return { ...summary, addressable: false, unaddressable: error.message };
   }
 }
 
