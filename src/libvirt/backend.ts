@@ -3,7 +3,7 @@
  * XML) without passing it through any shell, and `getent` for the host's accounts.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { localVirshSpawner, VirshShell } from './virsh-shell.js';
@@ -15,6 +15,8 @@ export interface HostBackend {
   withTempFile<T>(content: string, fn: (path: string) => Promise<T>): Promise<T>;
   /** The host's `getent passwd` or `getent group` output. */
   getent(database: 'passwd' | 'group'): Promise<string>;
+  /** A small configuration file of the host (login.defs); absent in backends that cannot. */
+  readFile?(path: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -55,6 +57,10 @@ export class LocalBackend implements HostBackend {
         else resolve(stdout);
       });
     });
+  }
+
+  readFile(path: string): Promise<string> {
+    return readFile(path, 'utf8');
   }
 
   close(): Promise<void> {

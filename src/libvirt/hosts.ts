@@ -61,7 +61,9 @@ export class HostRegistry {
     const host = this.config(name);
     let hv = this.live.get(host.name);
     if (!hv) {
-      hv = new Hypervisor(host.name, host.uri, this.backendFor(host), (_host, vm) => this.forgetPlace(vm));
+      hv = new Hypervisor(host.name, host.uri, this.backendFor(host), (_host, vm) => this.forgetPlace(vm), {
+        ...(host.accounts !== undefined ? { accounts: host.accounts } : {}),
+      });
       this.live.set(host.name, hv);
     }
     return hv;

@@ -4,6 +4,8 @@
  * change a domain run under a per-domain lock so that two commands on the same VM never lose
  * each other's changes.
  */
+import type { AccountsConfig } from '../config/sections/hosts.js';
+import { type AccountRanges, accountRanges, TtlCache } from './accounts.js';
 import type { HostBackend } from './backend.js';
 import { type DomainView, viewDomain } from './domain.js';
 import { metadataLine, readOurs, VIRTBOT_NS, VIRTBOT_PREFIX, type VmMetadata } from './metadata.js';
@@ -97,8 +99,17 @@ export function isDomainNotFound(error: unknown): boolean {
  */
 export type PlacementListener = (host: string, name: string | undefined) => void;
 
+export interface HypervisorOptions {
+  /** The host's account settings (login.defs, overrides, cache time). */
+  accounts?: Partial<AccountsConfig>;
+  /** Clock (ms) for caches and health; tests pass a fake one. */
+  now?: () => number;
+}
+
 export class Hypervisor {
   private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly accountsCache: TtlCache<string>;
+  private readonly rangesCache: TtlCache<AccountRanges>;
 
   constructor(
     /** The configured host name. */
@@ -106,7 +117,12 @@ export class Hypervisor {
     readonly uri: string,
     readonly backend: HostBackend,
     private readonly placementChanged: PlacementListener = () => {},
-  ) {}
+    readonly options: HypervisorOptions = {},
+  ) {
+    const ttl = (options.accounts?.cacheSeconds ?? 60) * 1000;
+    this.accountsCache = new TtlCache(ttl, options.now);
+    this.rangesCache = new TtlCache(ttl, options.now);
+  }
 
   /** Run a virsh command on this host (arguments are quoted by the shell layer). */
   async virsh(
@@ -551,13 +567,35 @@ export class Hypervisor {
     return (await this.virsh('hostname')).stdout.trim();
   }
 
-  /** Regular accounts on the host (system accounts and nobody left out). */
+  /**
+   * Regular accounts on the host: uids within the host's login.defs UID_MIN–UID_MAX (system
+   * accounts, libvirt-qemu and nobody left out). The lists are reused for `accounts.cacheSeconds`.
+   */
   async users(): Promise<string[]> {
-    return regularAccounts(await this.backend.getent('passwd'), 2);
+    const [getent, ranges] = await Promise.all([this.getent('passwd'), this.accountRanges()]);
+    return regularAccounts(getent, 2, ranges.uid);
   }
 
+  /** Regular groups on the host: gids within GID_MIN–GID_MAX. */
   async groups(): Promise<string[]> {
-    return regularAccounts(await this.backend.getent('group'), 2);
+    const [getent, ranges] = await Promise.all([this.getent('group'), this.accountRanges()]);
+    return regularAccounts(getent, 2, ranges.gid);
+  }
+
+  /** The host's `getent passwd|group`, cached for a short while. */
+  getent(database: 'passwd' | 'group'): Promise<string> {
+    return this.accountsCache.get(database, () => this.backend.getent(database));
+  }
+
+  /** The id ranges of regular accounts on this host (its login.defs, then the config's overrides). */
+  accountRanges(): Promise<AccountRanges> {
+    const config = this.options.accounts ?? {};
+    const path = config.loginDefs ?? '/etc/login.defs';
+    return this.rangesCache.get('ranges', async () => {
+      let text: string | undefined;
+      if (this.backend.readFile) text = await this.backend.readFile(path).catch(() => undefined);
+      return accountRanges(text, config, path);
+    });
   }
 
   close(): Promise<void> {
@@ -605,15 +643,22 @@ function addressing(summary: Omit<DomainSummary, 'addressable'>): DomainSummary 
 export const FIRST_REGULAR_ID = 1000;
 const NOBODY_ID = 65534;
 
-/** Names from `getent passwd|group` output whose id (field `idField`) is a regular account's. */
-export function regularAccounts(getent: string, idField: number): string[] {
+/**
+ * Names from `getent passwd|group` output whose id (field `idField`) is a regular account's:
+ * within `range` (default: from FIRST_REGULAR_ID up), never nobody or the (u)int32 -1/-2 ids.
+ */
+export function regularAccounts(
+  getent: string,
+  idField: number,
+  range: { min: number; max: number } = { min: FIRST_REGULAR_ID, max: 4_294_967_293 },
+): string[] {
   const names: string[] = [];
   for (const line of getent.split('\n')) {
     const fields = line.split(':');
     const id = Number(fields[idField]);
     const name = fields[0] ?? '';
     if (name === '' || !Number.isInteger(id)) continue;
-    if (id < FIRST_REGULAR_ID || id === NOBODY_ID || id >= 4_294_967_294) continue;
+    if (id < range.min || id > range.max || id === NOBODY_ID || id >= 4_294_967_294) continue;
     names.push(name);
   }
   return [...new Set(names)].sort();

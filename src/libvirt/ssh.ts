@@ -431,6 +431,19 @@ export class SshSession {
   }
 
   /** One SFTP request, failed by a timeout or by the loss of the connection (ssh2 leaves its callback pending then). */
+  /** Read a (small, fixed) file on the host over SFTP. */
+  async readFile(path: string): Promise<string> {
+    const sftp = await this.sftp();
+    let text = '';
+    await this.sftpCall(sftp, 'read', (cb) =>
+      sftp.readFile(path, { encoding: 'utf8' }, (error, data) => {
+        if (!error) text = typeof data === 'string' ? data : data.toString('utf8');
+        cb(error);
+      }),
+    );
+    return text;
+  }
+
   private sftpCall(
     sftp: SFTPWrapper,
     what: string,
@@ -525,6 +538,10 @@ export class SshBackend implements HostBackend {
 
   getent(database: 'passwd' | 'group'): Promise<string> {
     return this.session.exec(`getent ${database}`);
+  }
+
+  readFile(path: string): Promise<string> {
+    return this.session.readFile(path);
   }
 
   async close(): Promise<void> {
