@@ -17,6 +17,8 @@ export interface HostBackend {
   getent(database: 'passwd' | 'group'): Promise<string>;
   /** A small configuration file of the host (login.defs); absent in backends that cannot. */
   readFile?(path: string): Promise<string>;
+  /** Work that makes the first connection cheaper (read and decrypt the SSH key). */
+  prepare?(): Promise<void>;
   close(): Promise<void>;
 }
 

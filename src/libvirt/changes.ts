@@ -6,6 +6,7 @@
  *    under the per-domain lock, reported as "config only, from the next boot".
  * The caller always learns what really happened (`Applied`), so the reply never claims more.
  */
+import { HostDownError } from './health.js';
 import type { Hypervisor, Scope } from './hypervisor.js';
 import { messageOf, VirshConnectionError, VirshError } from './virsh-shell.js';
 import { child, insertChild, parseXml, removeChild, replaceChild, type XmlElement } from './xml.js';
@@ -71,7 +72,8 @@ export async function doneOrChecked(
     await change();
     return false;
   } catch (error) {
-    if (!(error instanceof VirshConnectionError)) throw error;
+    // Not sent at all (the host is down): nothing to check.
+    if (!(error instanceof VirshConnectionError) || error instanceof HostDownError) throw error;
     const what = error.message.replace(/: outcome unknown$/, '');
     let done: boolean;
     try {

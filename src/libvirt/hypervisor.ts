@@ -8,10 +8,12 @@ import type { AccountsConfig } from '../config/sections/hosts.js';
 import { type AccountRanges, accountRanges, TtlCache } from './accounts.js';
 import type { HostBackend } from './backend.js';
 import { type DomainView, viewDomain } from './domain.js';
+import { type HealthOptions, HostHealth, type HostHealthView } from './health.js';
 import { metadataLine, readOurs, VIRTBOT_NS, VIRTBOT_PREFIX, type VmMetadata } from './metadata.js';
+import { HostKeyError, SshAuthError, SshUnreachableError } from './ssh/errors.js';
 import { domainStateName, nameLines, parseDomstats, parseIdNames } from './virsh/parse.js';
 import { checkName, checkPath, type VirshArg, VirshArgError } from './virsh-quote.js';
-import { type BatchResult, VirshError, type VirshResult } from './virsh-shell.js';
+import { type BatchResult, VirshError, type VirshResult, VirshStartError } from './virsh-shell.js';
 import { buildXml, child, parseXml, textOf, type XmlElement } from './xml.js';
 
 export interface DomainSummary {
@@ -104,12 +106,26 @@ export interface HypervisorOptions {
   accounts?: Partial<AccountsConfig>;
   /** Clock (ms) for caches and health; tests pass a fake one. */
   now?: () => number;
+  /** The circuit breaker's backoff (see health.ts). */
+  health?: HealthOptions;
+}
+
+/** The error means the host could not be reached at all (nothing ran), not that a command failed. */
+export function isUnreachable(error: unknown): boolean {
+  return (
+    error instanceof VirshStartError ||
+    error instanceof SshAuthError ||
+    error instanceof SshUnreachableError ||
+    error instanceof HostKeyError
+  );
 }
 
 export class Hypervisor {
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly accountsCache: TtlCache<string>;
   private readonly rangesCache: TtlCache<AccountRanges>;
+  /** The circuit breaker: while the host is down, calls fail at once (HostDownError). */
+  readonly healthState: HostHealth;
 
   constructor(
     /** The configured host name. */
@@ -122,6 +138,51 @@ export class Hypervisor {
     const ttl = (options.accounts?.cacheSeconds ?? 60) * 1000;
     this.accountsCache = new TtlCache(ttl, options.now);
     this.rangesCache = new TtlCache(ttl, options.now);
+    this.healthState = new HostHealth(name, () => this.contact(), {
+      ...(options.now !== undefined ? { now: options.now } : {}),
+      ...options.health,
+    });
+  }
+
+  /** Reach the host now, bypassing the breaker: decrypt the SSH key, start virsh. */
+  private async contact(): Promise<void> {
+    await this.backend.prepare?.();
+    await this.backend.shell.run('uri');
+  }
+
+  /**
+   * Connect now (at start-up, not at the first command). Never throws: a host that cannot be
+   * reached is marked down and retried in the background; the answer says how it stands.
+   */
+  async connect(): Promise<HostHealthView> {
+    try {
+      await this.contact();
+      this.healthState.succeeded();
+    } catch (error) {
+      if (isUnreachable(error)) this.healthState.failed(error);
+    }
+    return this.health();
+  }
+
+  /** up / down since … / next try …, for `host list` and logs. */
+  health(): HostHealthView {
+    return this.healthState.view();
+  }
+
+  /**
+   * Run `fn`, which reaches the host, through the breaker: fails at once while the host is down;
+   * a failure to reach it marks it down (the caller gets HostDownError, with the cause).
+   */
+  async reach<T>(fn: () => Promise<T>): Promise<T> {
+    this.healthState.gate();
+    try {
+      const out = await fn();
+      this.healthState.succeeded();
+      return out;
+    } catch (error) {
+      if (isUnreachable(error)) throw this.healthState.failed(error);
+      throw error;
+    }
   }
 
   /** Run a virsh command on this host (arguments are quoted by the shell layer). */
@@ -131,7 +192,7 @@ export class Hypervisor {
     options: { timeoutMs?: number } = {},
   ): Promise<VirshResult> {
     try {
-      return await this.backend.shell.run(command, args, options);
+      return await this.reach(() => this.backend.shell.run(command, args, options));
     } catch (error) {
       if (isDomainNotFound(error)) {
         const domain = args.find(
@@ -173,7 +234,7 @@ export class Hypervisor {
     commands: readonly { command: string; args?: readonly VirshArg[] }[],
     options: { timeoutMs?: number } = {},
   ): Promise<BatchResult[]> {
-    return this.backend.shell.runBatch(commands, options);
+    return this.reach(() => this.backend.shell.runBatch(commands, options));
   }
 
   /**
@@ -276,8 +337,8 @@ export class Hypervisor {
     const text = typeof xml === 'string' ? xml : buildXml(xml);
     const name = typeof xml === 'string' ? undefined : textOf(child(xml, 'name'))?.trim();
     try {
-      await this.backend.withTempFile(text, (file) =>
-        this.virsh('define', [{ option: '--file', value: file }]),
+      await this.reach(() =>
+        this.backend.withTempFile(text, (file) => this.virsh('define', [{ option: '--file', value: file }])),
       );
     } finally {
       // A new domain may shadow one of the same name on a later host.
@@ -352,7 +413,7 @@ export class Hypervisor {
   ): Promise<void> {
     checkName('vm', name);
     const xml = buildXml(device);
-    await this.backend.withTempFile(xml, (file) =>
+    await this.withTempFile(xml, (file) =>
       this.virsh(command, [
         { option: '--domain', value: name },
         { option: '--file', value: file },
@@ -584,7 +645,12 @@ export class Hypervisor {
 
   /** The host's `getent passwd|group`, cached for a short while. */
   getent(database: 'passwd' | 'group'): Promise<string> {
-    return this.accountsCache.get(database, () => this.backend.getent(database));
+    return this.accountsCache.get(database, () => this.reach(() => this.backend.getent(database)));
+  }
+
+  /** The backend's private temporary file, through the breaker. */
+  withTempFile<T>(content: string, fn: (path: string) => Promise<T>): Promise<T> {
+    return this.reach(() => this.backend.withTempFile(content, fn));
   }
 
   /** The id ranges of regular accounts on this host (its login.defs, then the config's overrides). */
@@ -593,12 +659,14 @@ export class Hypervisor {
     const path = config.loginDefs ?? '/etc/login.defs';
     return this.rangesCache.get('ranges', async () => {
       let text: string | undefined;
-      if (this.backend.readFile) text = await this.backend.readFile(path).catch(() => undefined);
+      const read = this.backend.readFile?.bind(this.backend);
+      if (read) text = await this.reach(() => read(path)).catch(() => undefined);
       return accountRanges(text, config, path);
     });
   }
 
   close(): Promise<void> {
+    this.healthState.close();
     return this.backend.close();
   }
 }

@@ -544,6 +544,10 @@ export class SshBackend implements HostBackend {
     return this.session.readFile(path);
   }
 
+  prepare(): Promise<void> {
+    return this.session.prepare();
+  }
+
   async close(): Promise<void> {
     await this.shell.close();
     await this.session.close();
