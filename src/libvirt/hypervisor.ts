@@ -7,7 +7,9 @@
 import type { AccountsConfig } from '../config/sections/hosts.js';
 import { type AccountRanges, accountRanges, TtlCache } from './accounts.js';
 import type { HostBackend } from './backend.js';
+import type { DeviceKey, Settled } from './device-change.js';
 import { type DomainView, viewDomain } from './domain.js';
+import { HostEvents, type HostEventsOptions } from './events.js';
 import { type HealthOptions, HostHealth, type HostHealthView } from './health.js';
 import { metadataLine, readOurs, VIRTBOT_NS, VIRTBOT_PREFIX, type VmMetadata } from './metadata.js';
 import { HostKeyError, SshAuthError, SshUnreachableError } from './ssh/errors.js';
@@ -108,6 +110,15 @@ export interface HypervisorOptions {
   now?: () => number;
   /** The circuit breaker's backoff (see health.ts). */
   health?: HealthOptions;
+  /** The event stream's restart backoff (see events.ts). */
+  events?: HostEventsOptions;
+}
+
+/** A device change still in progress on a VM. */
+export interface PendingChange {
+  key: DeviceKey;
+  since: Date;
+  settled: Promise<Settled>;
 }
 
 /** The error means the host could not be reached at all (nothing ran), not that a command failed. */
@@ -126,6 +137,14 @@ export class Hypervisor {
   private readonly rangesCache: TtlCache<AccountRanges>;
   /** The circuit breaker: while the host is down, calls fail at once (HostDownError). */
   readonly healthState: HostHealth;
+  /** libvirt's domain events on this host, plus host-lost / host-back (see events.ts). */
+  readonly events: HostEvents;
+  /** Whether the connection is up, as last heard (undefined: not yet known). */
+  private linkUp: boolean | undefined;
+  /** Device changes still in progress, per VM (see device-change.ts). */
+  private readonly pending = new Map<string, Map<string, PendingChange>>();
+  /** True once close() was called. */
+  closed = false;
 
   constructor(
     /** The configured host name. */
@@ -142,6 +161,26 @@ export class Hypervisor {
       ...(options.now !== undefined ? { now: options.now } : {}),
       ...options.health,
     });
+    const spawn = backend.spawnVirsh?.bind(backend);
+    // On the test driver a second virsh would watch a state of its own (see events.ts).
+    this.events = new HostEvents(name, /^test:/.test(uri) ? undefined : spawn, {
+      ...options.events,
+      allowed: () => !this.healthState.isDown,
+    });
+    backend.onLinkChange?.((up, reason) => this.link(up, reason));
+    this.healthState.onChange((view) => this.link(view.state === 'up', view.reason));
+  }
+
+  /** The connection went (host-lost) or came back (host-back, after a loss). */
+  private link(up: boolean, reason?: string): void {
+    const was = this.linkUp;
+    this.linkUp = up;
+    if (up && was === false) {
+      this.events.emit({ type: 'host-back', time: new Date() });
+      void this.events.start().catch(() => undefined);
+    } else if (!up && was !== false) {
+      this.events.emit({ type: 'host-lost', time: new Date(), reason: reason ?? 'the connection was lost' });
+    }
   }
 
   /** Reach the host now, bypassing the breaker: decrypt the SSH key, start virsh. */
@@ -158,10 +197,51 @@ export class Hypervisor {
     try {
       await this.contact();
       this.healthState.succeeded();
+      await this.events.start().catch(() => undefined);
     } catch (error) {
       if (isUnreachable(error)) this.healthState.failed(error);
     }
     return this.health();
+  }
+
+  /**
+   * Does libvirt hold a job on the domain right now (a device change, …)? Asks without waiting:
+   * `domstats --nowait` leaves out the stats that need a job (`balloon.rss` of a running VM)
+   * while another job holds it. false for a VM that is not running; undefined when it cannot tell.
+   */
+  async jobActive(vm: string): Promise<boolean | undefined> {
+    const { stdout } = await this.virsh(
+      'domstats',
+      [{ option: '--state' }, { option: '--balloon' }, { option: '--nowait' }, checkName('vm', vm)],
+      { timeoutMs: 5000 },
+    );
+    const stats = parseDomstats(stdout).get(vm);
+    if (!stats) return undefined;
+    const state = Number(stats['state.state']);
+    if (state === 5 || state === 6) return false;
+    if (stats['balloon.current'] === undefined) return false;
+    return stats['balloon.rss'] === undefined;
+  }
+
+  /** The device changes on `vm` still in progress (a detach the guest has not released yet, …). */
+  pendingChanges(vm: string): PendingChange[] {
+    return [...(this.pending.get(vm)?.values() ?? [])];
+  }
+
+  /** Record an in-progress change (device-change.ts does; it forgets it once settled). */
+  rememberPending(vm: string, key: DeviceKey, settled: Promise<Settled>): void {
+    let forVm = this.pending.get(vm);
+    if (!forVm) {
+      forVm = new Map();
+      this.pending.set(vm, forVm);
+    }
+    forVm.set(JSON.stringify(key), { key, since: new Date(), settled });
+  }
+
+  forgetPending(vm: string, key: DeviceKey): void {
+    const forVm = this.pending.get(vm);
+    forVm?.delete(JSON.stringify(key));
+    if (forVm?.size === 0) this.pending.delete(vm);
   }
 
   /** up / down since … / next try …, for `host list` and logs. */
@@ -666,7 +746,9 @@ export class Hypervisor {
   }
 
   close(): Promise<void> {
+    this.closed = true;
     this.healthState.close();
+    this.events.close();
     return this.backend.close();
   }
 }

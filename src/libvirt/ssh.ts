@@ -520,8 +520,11 @@ export class SshBackend implements HostBackend {
   readonly shell: VirshShell;
   readonly session: SshSession;
 
+  private readonly uri: string;
+
   constructor(host: HostConfig, options: SshSessionOptions & { timeoutMs?: number } = {}) {
     if (!host.ssh) throw new Error(`host '${host.name}' has no ssh settings`);
+    this.uri = host.uri;
     this.session = new SshSession(host.name, host.ssh, options);
     const timeoutMs = options.timeoutMs ?? host.ssh.timeoutSeconds * 1000;
     this.shell = new VirshShell({
@@ -546,6 +549,14 @@ export class SshBackend implements HostBackend {
 
   prepare(): Promise<void> {
     return this.session.prepare();
+  }
+
+  spawnVirsh(): Promise<ShellProcess> {
+    return this.session.virshProcess(this.uri);
+  }
+
+  onLinkChange(listener: (up: boolean, reason?: string) => void): void {
+    this.session.onChange(listener);
   }
 
   async close(): Promise<void> {
