@@ -67,6 +67,7 @@ export class HostRegistry {
     if (!hv) {
       hv = new Hypervisor(host.name, host.uri, this.backendFor(host), (_host, vm) => this.forgetPlace(vm), {
         ...(host.accounts !== undefined ? { accounts: host.accounts } : {}),
+        ...(host.metadata !== undefined ? { metadata: host.metadata } : {}),
         ...(this.options.health !== undefined ? { health: this.options.health } : {}),
       });
       this.live.set(host.name, hv);

@@ -11,12 +11,21 @@ import type { DeviceKey, Settled } from './device-change.js';
 import { type DomainView, viewDomain } from './domain.js';
 import { HostEvents, type HostEventsOptions } from './events.js';
 import { type HealthOptions, HostHealth, type HostHealthView } from './health.js';
-import { metadataLine, readOurs, VIRTBOT_NS, VIRTBOT_PREFIX, type VmMetadata } from './metadata.js';
+import { type MetadataMode, readOurs, VIRTBOT_NS, type VmMetadata } from './metadata.js';
+import {
+  type AccessChange,
+  accessEdit,
+  type MetadataEdit,
+  type MetadataUpdate,
+  type MetadataValues,
+  type UpdateOptions,
+  updateMetadata,
+} from './metadata-update.js';
 import { HostKeyError, SshAuthError, SshUnreachableError } from './ssh/errors.js';
 import { domainStateName, nameLines, parseDomstats, parseIdNames } from './virsh/parse.js';
 import { checkName, checkPath, type VirshArg, VirshArgError } from './virsh-quote.js';
 import { type BatchResult, VirshError, type VirshResult, VirshStartError } from './virsh-shell.js';
-import { buildXml, child, parseXml, textOf, type XmlElement } from './xml.js';
+import { buildXml, child, parseXml, path, textOf, type XmlElement } from './xml.js';
 
 export interface DomainSummary {
   name: string;
@@ -112,6 +121,8 @@ export interface HypervisorOptions {
   health?: HealthOptions;
   /** The event stream's restart backoff (see events.ts). */
   events?: HostEventsOptions;
+  /** The host option `metadata` (metadata.ts): auto, virtbot or kimchi. */
+  metadata?: MetadataMode;
 }
 
 /** A device change still in progress on a VM. */
@@ -409,7 +420,36 @@ export class Hypervisor {
   }
 
   async domain(name: string, options: { inactive?: boolean } = {}): Promise<DomainView> {
-    return viewDomain(parseXml(await this.dumpXml(name, options)));
+    return this.view(parseXml(await this.dumpXml(name, options)));
+  }
+
+  /** A domain's XML tree as this host reads it (its metadata mode; Kimchi's ppc64 on ppc64le). */
+  async view(root: XmlElement): Promise<DomainView> {
+    const written = path(root, 'os', 'type')?.attrs['arch'];
+    const hostArch = written === 'ppc64' ? await this.hostArch() : undefined;
+    return viewDomain(root, {
+      metadata: this.metadataMode,
+      ...(hostArch !== undefined ? { hostArch } : {}),
+    });
+  }
+
+  /** The host option `metadata`: whose format holds OS and access lists (metadata.ts). */
+  get metadataMode(): MetadataMode {
+    return this.options.metadata ?? 'auto';
+  }
+
+  private hostArchCache: Promise<string> | undefined;
+
+  /** The host's own arch (`nodeinfo`'s CPU model is the kernel's machine name: x86_64, ppc64le, …). */
+  hostArch(): Promise<string> {
+    if (!this.hostArchCache) {
+      const pending = this.nodeInfo().then((info) => info['CPU model'] ?? '');
+      pending.catch(() => {
+        if (this.hostArchCache === pending) this.hostArchCache = undefined;
+      });
+      this.hostArchCache = pending;
+    }
+    return this.hostArchCache;
   }
 
   /** Define (create or replace the persistent config of) a domain from XML. */
@@ -582,15 +622,35 @@ export class Hypervisor {
     }
   }
 
-  /** Replace virtbot's metadata element, leaving every other metadata element as it is. */
+  /**
+   * Set the values of virtbot's metadata element (OS, NIC model and disk bus, and the access list
+   * when the element has `<access>`), leaving every other metadata element as it is. Goes
+   * through `updateMetadata`: locked against other virtbot processes, verified, and written in
+   * Kimchi's format where the VM uses it (so Kimchi sees the same list). Prefer
+   * `updateMetadata` / `changeAccess` with a change rather than a whole new element: an element
+   * built from an earlier read undoes what others did since.
+   */
   async setVirtbotMetadata(name: string, element: XmlElement, scope: Scope): Promise<void> {
-    await this.virsh('metadata', [
-      { option: '--domain', value: checkName('vm', name) },
-      { option: '--uri', value: VIRTBOT_NS },
-      { option: '--key', value: VIRTBOT_PREFIX },
-      { option: '--set', value: metadataLine(element) },
-      ...scopeArgs(scope),
-    ]);
+    const given = readOurs(element, { users: [], groups: [], source: 'none', accessSource: 'none' });
+    const wanted: Partial<MetadataValues> = {};
+    for (const key of ['distro', 'version', 'nicModel', 'diskBus'] as const) {
+      if (given[key] !== undefined) wanted[key] = given[key];
+    }
+    if (given.accessSource === 'virtbot') {
+      wanted.users = given.users;
+      wanted.groups = given.groups;
+    }
+    await this.updateMetadata(name, () => wanted, { scope });
+  }
+
+  /** Change a VM's metadata safely across processes (metadata-update.ts). */
+  updateMetadata(name: string, edit: MetadataEdit, options: UpdateOptions = {}): Promise<MetadataUpdate> {
+    return updateMetadata(this, name, edit, options);
+  }
+
+  /** Grant or revoke (users and groups as deltas), safely across processes. */
+  changeAccess(name: string, change: AccessChange, options: UpdateOptions = {}): Promise<MetadataUpdate> {
+    return updateMetadata(this, name, accessEdit(change), options);
   }
 
   readMetadataElement(element: XmlElement | undefined): VmMetadata {

@@ -134,9 +134,11 @@ async function trustedKeys(ssh: SshConfig): Promise<KnownKey[]> {
 // ------------------------------------------------------------------ connection
 
 export interface SshSessionOptions {
-  /** First reconnect delay (ms); doubles per failure up to maxBackoffMs. */
+  /** First reconnect delay (ms); doubles per failure up to maxBackoffMs. 0: none (the host's circuit breaker decides). */
   backoffMs?: number;
   maxBackoffMs?: number;
+  /** Waits out a reconnect delay (tests pass one that records it). */
+  delay?: (ms: number) => Promise<void>;
 }
 
 /** One SSH connection to a host, opened on demand and reopened (with backoff) when it drops. */
@@ -174,7 +176,8 @@ export class SshSession {
     if (this.failures > 0) {
       const base = this.options.backoffMs ?? 500;
       const delay = Math.min(this.options.maxBackoffMs ?? 30_000, base * 2 ** (this.failures - 1));
-      await new Promise((r) => setTimeout(r, delay));
+      if (delay > 0)
+        await (this.options.delay ?? ((ms) => new Promise<void>((r) => setTimeout(r, ms))))(delay);
     }
     try {
       const client = await this.connectOnce();
