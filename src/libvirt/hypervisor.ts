@@ -11,6 +11,16 @@ import type { DeviceKey, Settled } from './device-change.js';
 import { type DomainView, viewDomain } from './domain.js';
 import { HostEvents, type HostEventsOptions } from './events.js';
 import { type HealthOptions, HostHealth, type HostHealthView } from './health.js';
+import {
+  type HostResources,
+  hostResources,
+  networkActive,
+  type PoolSpace,
+  poolSpace,
+  type VcpuLimits,
+  vcpuLimits,
+  volumeUsers,
+} from './limits.js';
 import { type MetadataMode, readOurs, VIRTBOT_NS, type VmMetadata } from './metadata.js';
 import {
   type AccessChange,
@@ -22,7 +32,7 @@ import {
   updateMetadata,
 } from './metadata-update.js';
 import { HostKeyError, SshAuthError, SshUnreachableError } from './ssh/errors.js';
-import { domainStateName, nameLines, parseDomstats, parseIdNames } from './virsh/parse.js';
+import { domainStateName, nameLines, parseDomstats, parseIdNames, parseKeyValues } from './virsh/parse.js';
 import { checkName, checkPath, type VirshArg, VirshArgError } from './virsh-quote.js';
 import { type BatchResult, VirshError, type VirshResult, VirshStartError } from './virsh-shell.js';
 import { buildXml, child, parseXml, path, textOf, type XmlElement } from './xml.js';
@@ -66,22 +76,13 @@ export interface Scope {
   config: boolean;
 }
 
+export { parseKeyValues };
+
 export function scopeArgs(scope: Scope): VirshArg[] {
   const args: VirshArg[] = [];
   if (scope.live) args.push({ option: '--live' });
   if (scope.config) args.push({ option: '--config' });
   return args;
-}
-
-/** Parse `Key:   value` lines (dominfo, nodeinfo, pool-info …). */
-export function parseKeyValues(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const at = line.indexOf(':');
-    if (at <= 0) continue;
-    out[line.slice(0, at).trim()] = line.slice(at + 1).trim();
-  }
-  return out;
 }
 
 function kib(value: string | undefined): number {
@@ -594,6 +595,38 @@ export class Hypervisor {
       { option: '--size', value: `${Math.round(kib)}KiB` },
       ...scopeArgs(scope),
     ]);
+  }
+
+  /** Lower or raise the maximum vCPUs (the VM must be off: config only). */
+  async setMaxVcpus(name: string, count: number): Promise<void> {
+    await this.setVcpusOnce(name, count, { live: false, config: true, maximum: true });
+  }
+
+  // ------------------------------------------------------------------ limits (limits.ts)
+
+  /** The VM's vCPU limits: its machine type's and the host's CPUs. */
+  vcpuLimits(view: DomainView): Promise<VcpuLimits> {
+    return vcpuLimits(this, view);
+  }
+
+  /** The host's CPUs and memory. */
+  hostResources(): Promise<HostResources> {
+    return hostResources(this);
+  }
+
+  /** A storage pool's capacity and free space. */
+  poolSpace(pool: string): Promise<PoolSpace> {
+    return poolSpace(this, pool);
+  }
+
+  /** Whether a network is active; undefined when there is no such network. */
+  networkActive(network: string): Promise<boolean | undefined> {
+    return networkActive(this, network);
+  }
+
+  /** The domains whose disks (live or config) use a path or a pool's volume. */
+  volumeUsers(target: { path?: string; pool?: string; volume?: string }): Promise<string[]> {
+    return volumeUsers(this, target);
   }
 
   async setMaxMemory(name: string, kib: number, scope: Scope): Promise<void> {

@@ -22,6 +22,10 @@ export interface E2eEnv extends Omit<BenchEnv, 'ssh'> {
   iso: string;
   grantUsers: string[];
   grantGroup: string;
+  /** A network defined but not started. */
+  inactiveNetwork?: string;
+  /** A private key the test user does not accept. */
+  wrongKey?: string;
 }
 
 export const env: E2eEnv | null = existsSync(ENV_FILE)

@@ -1,5 +1,16 @@
 /** Parsers for virsh's text output that more than one query reads. */
 
+/** Parse `Key:   value` lines (dominfo, nodeinfo, pool-info …). */
+export function parseKeyValues(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const at = line.indexOf(':');
+    if (at <= 0) continue;
+    out[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+  }
+  return out;
+}
+
 /** `virsh domstats` output: domain name → its `key=value` fields, in the order virsh printed. */
 export function parseDomstats(text: string): Map<string, Record<string, string>> {
   const out = new Map<string, Record<string, string>>();
