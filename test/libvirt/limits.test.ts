@@ -1,7 +1,6 @@
 /** Limits asked of the host before a change, and the refusals built on them, on libvirt's test driver. */
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { LocalBackend } from '../../src/libvirt/backend.js';
-import { Hypervisor } from '../../src/libvirt/hypervisor.js';
+import type { Hypervisor } from '../../src/libvirt/hypervisor.js';
 import {
   checkMemory,
   checkNetwork,
@@ -11,16 +10,12 @@ import {
   planMemory,
   planVcpus,
 } from '../../src/libvirt/limits.js';
-import { NO_VIRSH, NO_VIRSH_REASON } from './have-virsh.js';
+import { NO_VIRSH, NO_VIRSH_REASON, testHypervisor } from './have-virsh.js';
 
 describe.skipIf(NO_VIRSH)(NO_VIRSH ? `limits — ${NO_VIRSH_REASON}` : 'limits', () => {
   let hv: Hypervisor;
   beforeEach(() => {
-    hv = new Hypervisor(
-      'test',
-      'test:///default',
-      new LocalBackend({ host: 'test', uri: 'test:///default' }),
-    );
+    hv = testHypervisor();
   });
   afterEach(() => hv.close());
 

@@ -3,9 +3,8 @@
  * the number of VMs, transient VMs marked, names virtbot cannot address listed and marked.
  */
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { LocalBackend } from '../../src/libvirt/backend.js';
-import { Hypervisor } from '../../src/libvirt/hypervisor.js';
-import { NO_VIRSH, NO_VIRSH_REASON } from './have-virsh.js';
+import type { Hypervisor } from '../../src/libvirt/hypervisor.js';
+import { NO_VIRSH, NO_VIRSH_REASON, testHypervisor } from './have-virsh.js';
 
 function domainXml(name: string, memoryMiB = 64, vcpus = 1): string {
   return `<domain type='test'><name>${name}</name><memory unit='MiB'>${memoryMiB}</memory><vcpu>${vcpus}</vcpu><os><type arch='i686'>hvm</type></os></domain>`;
@@ -15,11 +14,7 @@ describe.skipIf(NO_VIRSH)(NO_VIRSH ? `listing VMs — ${NO_VIRSH_REASON}` : 'lis
   let hv: Hypervisor;
   let batches: number;
   beforeEach(() => {
-    hv = new Hypervisor(
-      'test',
-      'test:///default',
-      new LocalBackend({ host: 'test', uri: 'test:///default' }),
-    );
+    hv = testHypervisor();
     batches = 0;
     const shell = hv.backend.shell;
     const runBatch = shell.runBatch.bind(shell);

@@ -6,23 +6,14 @@
  * format, transient VMs too.
  */
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { LocalBackend } from '../../src/libvirt/backend.js';
-import { Hypervisor } from '../../src/libvirt/hypervisor.js';
+import type { Hypervisor } from '../../src/libvirt/hypervisor.js';
 import { LOCK_NS, MetadataConflictError } from '../../src/libvirt/metadata-update.js';
-import { NO_VIRSH, NO_VIRSH_REASON } from './have-virsh.js';
+import { NO_VIRSH, NO_VIRSH_REASON, testHypervisor } from './have-virsh.js';
 
 describe.skipIf(NO_VIRSH)(NO_VIRSH ? `metadata updates — ${NO_VIRSH_REASON}` : 'metadata updates', () => {
   let hv: Hypervisor;
   beforeEach(() => {
-    hv = new Hypervisor(
-      'test',
-      'test:///default',
-      new LocalBackend({ host: 'test', uri: 'test:///default' }),
-      () => {},
-      {
-        metadata: 'auto',
-      },
-    );
+    hv = testHypervisor({ metadata: 'auto' });
   });
   afterEach(() => hv.close());
 
