@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: runs the five benchmarks of issue 7 one after the other, prints each figure
+ * `npm run bench`: runs the benchmarks (issue 7's five, issue 13's three) one after the other, prints each figure
  * (median, reference measured side by side, ratio, target) and writes BENCHMARKS.md with the
  * machine's description. A benchmark whose prerequisite is missing is skipped with its reason;
  * one that fails is reported as failed; the run always finishes.
@@ -13,6 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { fanout } from './fanout.js';
+import { firstCommand, infoWithHostDown, listFlat } from './flat.js';
 import { footprint } from './footprint.js';
 import { latency } from './latency.js';
 import { describeMachine, diskTmpDir } from './lib/measure.js';
@@ -26,10 +27,13 @@ const BENCHMARKS: { id: number; title: string; run: Benchmark }[] = [
   { id: 3, title: 'Meeting replay', run: replayBench },
   { id: 4, title: 'Fan-out across 16 hosts', run: fanout },
   { id: 5, title: 'Footprint of `virtbot run`', run: footprint },
+  { id: 6, title: '`vm list` with 1, 50 and 200 VMs', run: listFlat },
+  { id: 7, title: '`vm info` while another host is down', run: infoWithHostDown },
+  { id: 8, title: 'First command after start-up', run: firstCommand },
 ];
 
 /** Items 2 and 3 need nothing else and go first; then the ones with external prerequisites. */
-const ORDER = [2, 3, 1, 4, 5];
+const ORDER = [2, 3, 1, 4, 5, 6, 7, 8];
 
 async function main(): Promise<number> {
   const { values } = parseArgs({

@@ -55,6 +55,12 @@ export interface DomainSummary {
   unaddressable?: string;
 }
 
+/** A domain as `listDomains` gives it: autostart and id only with `details`. */
+export interface DomainListing extends Omit<DomainSummary, 'autostart' | 'id'> {
+  autostart?: boolean;
+  id?: string;
+}
+
 export interface NetworkSummary {
   name: string;
   active: boolean;
@@ -332,29 +338,48 @@ export class Hypervisor {
   /**
    * Every domain with its state, vCPUs and memory, in one round trip whatever their number
    * (`domstats` for all domains at once, `--nowait` so that a VM busy with a job does not hold
-   * the listing up). Names virtbot cannot address are listed, marked `addressable: false`. A
+   * the listing up). Names virtbot cannot address are listed, marked `addressable: false`;
+   * `persistent: false` marks a transient VM (gone once stopped). `details` adds autostart and
+   * the running VMs' ids (two more short lists in the same round trip). A
    * driver whose domstats lacks vCPUs or memory (libvirt's test driver) gets one more round
    * trip: `dominfo` for those domains, batched.
    */
-  async listDomains(): Promise<DomainSummary[]> {
-    const [all, transient, autostart, stats] = await this.batch([
-      { command: 'list', args: [{ option: '--all' }, { option: '--id' }, { option: '--name' }] },
-      { command: 'list', args: [{ option: '--transient' }, { option: '--name' }] },
-      { command: 'list', args: [{ option: '--all' }, { option: '--autostart' }, { option: '--name' }] },
+  async listDomains(options: { details?: boolean } = {}): Promise<DomainListing[]> {
+    // `list --all` costs libvirt a look at every domain: the names come from domstats, and the
+    // lists asked for are the short ones (transient; with details, autostart and running ids).
+    const results = await this.batch([
       {
         command: 'domstats',
         args: [{ option: '--state' }, { option: '--balloon' }, { option: '--vcpu' }, { option: '--nowait' }],
       },
+      { command: 'list', args: [{ option: '--transient' }, { option: '--name' }] },
+      ...(options.details
+        ? [
+            { command: 'list', args: [{ option: '--all' }, { option: '--autostart' }, { option: '--name' }] },
+            { command: 'list', args: [{ option: '--id' }, { option: '--name' }] },
+          ]
+        : []),
     ]);
-    const ids = parseIdNames(ok(all!).stdout);
+    const [stats, transient, autostart, running] = results;
+    const ids = running ? parseIdNames(ok(running).stdout) : undefined;
     const transients = new Set(nameLines(ok(transient!).stdout));
-    const autostarts = new Set(nameLines(ok(autostart!).stdout));
-    const domstats = stats!.ok ? parseDomstats(stats!.stdout) : new Map<string, Record<string, string>>();
-    const out: DomainSummary[] = [];
+    const autostarts = autostart ? new Set(nameLines(ok(autostart).stdout)) : undefined;
+    // A driver without domstats: every domain by name, then dominfo for each (below).
+    const domstats = stats!.ok
+      ? parseDomstats(stats!.stdout)
+      : new Map<string, Record<string, string>>(
+          nameLines(
+            ok(
+              (
+                await this.batch([{ command: 'list', args: [{ option: '--all' }, { option: '--name' }] }])
+              )[0]!,
+            ).stdout,
+          ).map((n) => [n, {}]),
+        );
+    const out: DomainListing[] = [];
     const missing: string[] = [];
-    for (const name of new Set([...ids.keys(), ...domstats.keys()])) {
-      const s = domstats.get(name);
-      if (!s || s['balloon.maximum'] === undefined || s['vcpu.current'] === undefined) {
+    for (const [name, s] of domstats) {
+      if (s['balloon.maximum'] === undefined || s['vcpu.current'] === undefined) {
         missing.push(name);
         continue;
       }
@@ -366,8 +391,8 @@ export class Hypervisor {
           memoryKiB: Number(s['balloon.current'] ?? s['balloon.maximum']),
           maxMemoryKiB: Number(s['balloon.maximum']),
           persistent: !transients.has(name),
-          autostart: autostarts.has(name),
-          id: ids.get(name) ?? '-',
+          ...(autostarts ? { autostart: autostarts.has(name) } : {}),
+          ...(ids ? { id: ids.get(name) ?? '-' } : {}),
         }),
       );
     }
@@ -384,8 +409,9 @@ export class Hypervisor {
         out.push(addressing(summaryOf(parseKeyValues(info.stdout), missing[i]!)));
       }
     }
-    const order = [...ids.keys()];
-    return out.sort((a, b) => indexOr(order, a.name) - indexOr(order, b.name));
+    // domstats lists the running VMs first, as `list --all` does.
+    const order = new Map([...domstats.keys()].map((name, i) => [name, i]));
+    return out.sort((a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0));
   }
 
   async domainSummary(name: string): Promise<DomainSummary> {
@@ -852,11 +878,6 @@ function ok(result: BatchResult): VirshResult {
   return result;
 }
 
-function indexOr(list: readonly string[], item: string): number {
-  const at = list.indexOf(item);
-  return at < 0 ? list.length : at;
-}
-
 /** A DomainSummary from `dominfo` fields. */
 function summaryOf(info: Record<string, string>, name: string): Omit<DomainSummary, 'addressable'> {
   return {
@@ -872,7 +893,9 @@ function summaryOf(info: Record<string, string>, name: string): Omit<DomainSumma
 }
 
 /** Mark whether commands can name the domain. */
-function addressing(summary: Omit<DomainSummary, 'addressable'>): DomainSummary {
+function addressing<T extends { name: string }>(
+  summary: T,
+): T & { addressable: boolean; unaddressable?: string } {
   try {
     checkName('vm', summary.name);
     return { ...summary, addressable: true };
