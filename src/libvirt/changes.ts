@@ -4,7 +4,9 @@
  *    VM and its persistent config when the driver supports them;
  *  - otherwise (libvirt's test driver, for one) a read-modify-define of the persistent config
  *    under the per-domain lock, reported as "config only, from the next boot".
- * The caller always learns what really happened (`Applied`), so the reply never claims more.
+ * The caller always learns what really happened (`Applied`), so the reply never claims more:
+ * done, or in progress on the host with `settled` (device-change.ts), never "not done" for a
+ * change libvirt may still complete.
  */
 import {
   type ChangeState,
