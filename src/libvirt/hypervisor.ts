@@ -35,7 +35,7 @@ import { HostKeyError, SshAuthError, SshUnreachableError } from './ssh/errors.js
 import { domainStateName, nameLines, parseDomstats, parseIdNames, parseKeyValues } from './virsh/parse.js';
 import { checkName, checkPath, type VirshArg, VirshArgError } from './virsh-quote.js';
 import { type BatchResult, VirshError, type VirshResult, VirshStartError } from './virsh-shell.js';
-import { buildXml, child, parseXml, path, textOf, type XmlElement } from './xml.js';
+import { buildXml, child, el, parseXml, path, textOf, type XmlElement } from './xml.js';
 
 export interface DomainSummary {
   name: string;
@@ -673,13 +673,20 @@ export class Hypervisor {
         { option: '--uri', value: VIRTBOT_NS },
         { option: '--config' },
       ]);
-      return stdout.trim() === '' ? undefined : parseXml(stdout);
+      const element = stdout.trim() === '' ? undefined : parseXml(stdout);
+      this.lastRead.set(name, element);
+      return element;
     } catch (error) {
-      if (error instanceof VirshError && /metadata not found|not present/i.test(error.message))
+      if (error instanceof VirshError && /metadata not found|not present/i.test(error.message)) {
+        this.lastRead.set(name, undefined);
         return undefined;
+      }
       throw error;
     }
   }
+
+  /** What `virtbotMetadata` last gave for a VM: the base a caller built a new element from. */
+  private readonly lastRead = new Map<string, XmlElement | undefined>();
 
   /**
    * Set the values of virtbot's metadata element (OS, NIC model and disk bus, and the access list
@@ -690,16 +697,33 @@ export class Hypervisor {
    * built from an earlier read undoes what others did since.
    */
   async setVirtbotMetadata(name: string, element: XmlElement, scope: Scope): Promise<void> {
-    const given = readOurs(element, { users: [], groups: [], source: 'none', accessSource: 'none' });
-    const wanted: Partial<MetadataValues> = {};
-    for (const key of ['distro', 'version', 'nicModel', 'diskBus'] as const) {
-      if (given[key] !== undefined) wanted[key] = given[key];
-    }
-    if (given.accessSource === 'virtbot') {
-      wanted.users = given.users;
-      wanted.groups = given.groups;
-    }
-    await this.updateMetadata(name, () => wanted, { scope });
+    const empty = (): VmMetadata => ({ users: [], groups: [], source: 'none', accessSource: 'none' });
+    const given = readOurs(element, empty());
+    // The element was built from an earlier read (`virtbotMetadata`): what differs from that read
+    // is the change; it is applied to what is there now, so that others' changes since stay.
+    const base = this.lastRead.has(name) ? readOurs(this.lastRead.get(name) ?? el('vm'), empty()) : undefined;
+    this.lastRead.delete(name);
+    const edit: MetadataEdit = (current) => {
+      const wanted: Partial<MetadataValues> = {};
+      for (const key of ['distro', 'version', 'nicModel', 'diskBus'] as const) {
+        if (given[key] !== undefined && given[key] !== base?.[key]) wanted[key] = given[key];
+      }
+      if (given.accessSource === 'virtbot') {
+        if (base?.accessSource === 'virtbot') {
+          const delta = (now: string[], was: string[], cur: string[]) => [
+            ...cur.filter((x) => !was.includes(x) || now.includes(x)),
+            ...now.filter((x) => !was.includes(x) && !cur.includes(x)),
+          ];
+          wanted.users = delta(given.users, base.users, current.users);
+          wanted.groups = delta(given.groups, base.groups, current.groups);
+        } else {
+          wanted.users = given.users;
+          wanted.groups = given.groups;
+        }
+      }
+      return wanted;
+    };
+    await this.updateMetadata(name, edit, { scope });
   }
 
   /** Change a VM's metadata safely across processes (metadata-update.ts). */

@@ -7,6 +7,7 @@
  */
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import type { Hypervisor } from '../../src/libvirt/hypervisor.js';
+import { withAccess, withDevices } from '../../src/libvirt/metadata.js';
 import { LOCK_NS, MetadataConflictError } from '../../src/libvirt/metadata-update.js';
 import { NO_VIRSH, NO_VIRSH_REASON, testHypervisor } from './have-virsh.js';
 
@@ -103,6 +104,24 @@ describe.skipIf(NO_VIRSH)(NO_VIRSH ? `metadata updates — ${NO_VIRSH_REASON}` :
     expect(r.attempts).toBe(2);
     // bob added to what the admin left, not to virtbot's older read.
     expect((await hv.domain('test', { inactive: true })).metadata.users).toEqual(['carol', 'bob']);
+  });
+
+  test('the element-based setVirtbotMetadata applies only its change: a grant made since its read stays', async () => {
+    await hv.changeAccess('test', { addUsers: ['alice'] });
+    const read = await hv.virtbotMetadata('test');
+    // Another process grants carol after that read.
+    await hv.changeAccess('test', { addUsers: ['carol'] });
+    await hv.setVirtbotMetadata('test', withAccess(read, ['alice', 'bob'], []), { live: true, config: true });
+    expect((await hv.domain('test', { inactive: true })).metadata.users).toEqual(['alice', 'carol', 'bob']);
+    // Storing the NIC model from a stale element leaves the access list alone.
+    const again = await hv.virtbotMetadata('test');
+    await hv.changeAccess('test', { removeUsers: ['alice'] });
+    await hv.setVirtbotMetadata('test', withDevices(again, 'e1000', 'ide'), { live: false, config: true });
+    expect((await hv.domain('test', { inactive: true })).metadata).toMatchObject({
+      users: ['carol', 'bob'],
+      nicModel: 'e1000',
+      diskBus: 'ide',
+    });
   });
 
   test('a Kimchi VM is written in Kimchi’s format, and nothing else of its metadata changes', async () => {
