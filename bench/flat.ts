@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Bot } from '../src/bot.js';
@@ -348,7 +349,7 @@ export async function firstCommand(ctx: BenchContext): Promise<Section> {
       ),
     ];
     const notes = [
-      `Of the first \`vm info\`'s ${(first - warm).toFixed(1)} ms over a warm one, ${(whoFirst - whoWarm).toFixed(1)} ms is the app's own first command, as \`whoami\` (which asks no host) shows: the audit log's first record, the pipeline's first run. Connecting at start-up takes the SSH connection, the key's decryption and virsh's start (${(lazy - first).toFixed(0)} ms here) off the first command. Right after start-up the event stream is still registering its callbacks with libvirtd (virsh prints nothing when it has); half a second later the first \`vm info\` is ${times(settled / settledWarm)} a warm one. A service's transports take longer than that to connect (benchmark 5).`,
+      `Of the first \`vm info\`'s ${(first - warm).toFixed(1)} ms over a warm one, ${(whoFirst - whoWarm).toFixed(1)} ms is the app's own first command, as \`whoami\` (which asks no host) shows: the audit log's first record, the pipeline's first run. Connecting at start-up takes the SSH connection, the key's decryption and virsh's start (${(lazy - first).toFixed(0)} ms here) off the first command. Half a second after start-up the first \`vm info\` is ${times(settled / settledWarm)} a warm one: what the first command still pays is not the connection (up by then) but the first uses of a fresh libvirt connection and of the app. This machine is shared: its load average was ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores at the end of this benchmark, and these few-millisecond differences vary by tens of percent from run to run.`,
     ];
     return { id: 8, title: FIRST_TITLE, status: 'ran', figures, method: FIRST_METHOD, notes };
   } finally {
