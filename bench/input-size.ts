@@ -1,5 +1,5 @@
 /**
- * 6. Bounded input: the time the pipeline takes for one line, per input byte, from 1 KiB to
+ * 9. Bounded input: the time the pipeline takes for one line, per input byte, from 1 KiB to
  * 1 MiB, through `bot.handle` (identify, meeting, parse, resolve, validate, "did you mean", the
  * record): it must stay flat, so that a huge line costs in proportion to its size and never blocks
  * the event loop for seconds (a 1 MB word took 7–12 s in the suggestion code before it was bounded).
@@ -97,7 +97,7 @@ export async function inputSize(ctx: BenchContext): Promise<Section> {
     await rm(dir, { recursive: true, force: true });
   }
   return {
-    id: 6,
+    id: 9,
     title: TITLE,
     status: 'ran',
     figures,

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: runs the five benchmarks of issue 7 one after the other, prints each figure
+ * `npm run bench`: runs the benchmarks (issue 7's five, issue 13's three) one after the other, prints each figure
  * (median, reference measured side by side, ratio, target) and writes BENCHMARKS.md with the
  * machine's description. A benchmark whose prerequisite is missing is skipped with its reason;
  * one that fails is reported as failed; the run always finishes.
@@ -13,6 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { fanout } from './fanout.js';
+import { firstCommand, infoWithHostDown, listFlat } from './flat.js';
 import { footprint } from './footprint.js';
 import { inputSize } from './input-size.js';
 import { latency } from './latency.js';
@@ -27,11 +28,14 @@ const BENCHMARKS: { id: number; title: string; run: Benchmark }[] = [
   { id: 3, title: 'Meeting replay', run: replayBench },
   { id: 4, title: 'Fan-out across 16 hosts', run: fanout },
   { id: 5, title: 'Footprint of `virtbot run`', run: footprint },
-  { id: 6, title: 'Time per input byte, 1 KiB to 1 MiB lines', run: inputSize },
+  { id: 6, title: '`vm list` with 1, 50 and 200 VMs', run: listFlat },
+  { id: 7, title: '`vm info` while another host is down', run: infoWithHostDown },
+  { id: 8, title: 'First command after start-up', run: firstCommand },
+  { id: 9, title: 'Time per input byte, 1 KiB to 1 MiB lines', run: inputSize },
 ];
 
-/** Items 2, 3 and 6 need nothing else and go first; then the ones with external prerequisites. */
-const ORDER = [2, 3, 6, 1, 4, 5];
+/** Items 2, 3 and 9 need nothing else and go first; then the ones with external prerequisites. */
+const ORDER = [2, 3, 9, 1, 4, 5, 6, 7, 8];
 
 async function main(): Promise<number> {
   const { values } = parseArgs({

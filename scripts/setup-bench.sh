@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Prepares the fan-out benchmark (bench/fanout.ts): 16 more sshd instances on 127.0.0.1, ports
+# Prepares the fan-out benchmark (bench/fanout.ts) and the flat-cost one (bench/flat.ts: three
+# unprivileged users' libvirt sessions with 1, 50 and 200 VMs): 16 more sshd instances on 127.0.0.1, ports
 # 2301-2316 by default, each letting the e2e test user in with the e2e key, in front of the
 # libvirt set up by scripts/setup-libvirt.sh (run that first). Run as root. Idempotent: safe to
 # run twice and while the daemons run. Writes /var/lib/virtbot-e2e/bench-env.json, which the
@@ -66,12 +67,37 @@ for port in "${ports[@]}"; do
   done
 done
 
+# Hosts with 1, 50 and 200 VMs for the flat-cost benchmark (bench/flat.ts): each an unprivileged
+# user's own libvirt (qemu:///session, its daemon started on demand), with that many small,
+# never-started VMs defined. The benchmark reaches them through `runuser -u USER -- virsh`.
+sessions=()
+for n in 1 50 200; do
+  user="vbbench-n$n"
+  getent passwd "$user" >/dev/null || useradd --create-home --shell /usr/sbin/nologin "$user"
+  home=$(getent passwd "$user" | cut -d: -f6)
+  run="$home/.run"
+  install -d -m 0700 -o "$user" -g "$user" "$run"
+  as_user() { runuser -u "$user" -- env HOME="$home" XDG_RUNTIME_DIR="$run" "$@"; }
+  have=$(as_user virsh -q -c qemu:///session list --all --name | grep -c . || true)
+  for i in $(seq $((have + 1)) "$n"); do
+    name=$(printf 'vbn-%03d' "$i")
+    # (virsh would reopen /dev/stdin, which is root's; cat reads the open descriptor.)
+    as_user sh -c 'cat >"$1/domain.xml" && virsh -q -c qemu:///session define "$1/domain.xml" >/dev/null' sh "$run" <<XML
+<domain type='qemu'><name>$name</name><memory unit='MiB'>32</memory><vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os></domain>
+XML
+  done
+  log "session of $user: $n VMs"
+  sessions+=("{\"user\": \"$user\", \"home\": \"$home\", \"runtimeDir\": \"$run\", \"vms\": $n}")
+done
+session_list=$(IFS=,; echo "${sessions[*]}")
+
 port_list=$(IFS=,; echo "${ports[*]}")
 cat >"$STATE/bench-env.json" <<JSON
 {
   "ports": [$port_list],
   "uri": "test:///default",
-  "knownHosts": "$BENCH/known_hosts"
+  "knownHosts": "$BENCH/known_hosts",
+  "sessions": [$session_list]
 }
 JSON
 log "ready: $COUNT sshd on 127.0.0.1 ports ${ports[0]}-${ports[-1]}"

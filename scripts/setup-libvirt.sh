@@ -16,6 +16,9 @@ NETWORK=virtbot-e2e
 BRIDGE=vbe2e0
 NETWORK2=virtbot-e2e2
 BRIDGE2=vbe2e1
+# Defined, never started: "is this network active?" must say no.
+NETWORK_OFF=virtbot-e2e-off
+BRIDGE_OFF=vbe2e2
 ISO="$STATE/iso/e2e.iso"
 # Accounts the suite grants access to a VM (they must exist on the host).
 GRANT_USERS=(vbe2e-alice vbe2e-bob)
@@ -139,6 +142,16 @@ ensure_network() { # name bridge
 }
 ensure_network "$NETWORK" "$BRIDGE"
 ensure_network "$NETWORK2" "$BRIDGE2"
+if ! virsh -c qemu:///system net-info "$NETWORK_OFF" >/dev/null 2>&1; then
+  netxml=$(mktemp)
+  printf "<network>\n  <name>%s</name>\n  <bridge name='%s' stp='off' delay='0'/>\n</network>\n" "$NETWORK_OFF" "$BRIDGE_OFF" >"$netxml"
+  virsh -c qemu:///system net-define "$netxml" >/dev/null
+  rm -f "$netxml"
+fi
+off_info=$(virsh -c qemu:///system net-info "$NETWORK_OFF")
+if grep -Eq 'Active:[[:space:]]+yes' <<<"$off_info"; then
+  virsh -c qemu:///system net-destroy "$NETWORK_OFF" >/dev/null
+fi
 
 # A small "ISO" (any file is a medium to QEMU) for the CD-ROM tests.
 install -d -m 0755 "$(dirname "$ISO")"
@@ -155,6 +168,8 @@ if [ ! -f "$STATE/id_ed25519" ]; then
   chmod 0600 "$STATE/passphrase"
   ssh-keygen -q -t ed25519 -N "$(cat "$STATE/passphrase")" -C virtbot-e2e -f "$STATE/id_ed25519"
 fi
+# A key the test user does not accept (the "host rejects the key" tests); no passphrase.
+[ -f "$STATE/wrong_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C virtbot-e2e-wrong -f "$STATE/wrong_ed25519"
 home=$(getent passwd "$TEST_USER" | cut -d: -f6)
 install -d -m 0700 -o "$TEST_USER" -g "$TEST_USER" "$home/.ssh"
 install -m 0600 -o "$TEST_USER" -g "$TEST_USER" "$STATE/id_ed25519.pub" "$home/.ssh/authorized_keys"
@@ -204,6 +219,8 @@ cat >"$STATE/env.json" <<EOF
   "pool": "$POOL",
   "network": "$NETWORK",
   "network2": "$NETWORK2",
+  "inactiveNetwork": "$NETWORK_OFF",
+  "wrongKey": "$STATE/wrong_ed25519",
   "iso": "$ISO",
   "grantUsers": ["${GRANT_USERS[0]}", "${GRANT_USERS[1]}"],
   "grantGroup": "$GRANT_GROUP"

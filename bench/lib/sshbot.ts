@@ -42,25 +42,42 @@ export async function sshApp(dataDir: string, hosts: ConfigInput['hosts']): Prom
   return bot;
 }
 
-/** The virsh commands a host's shell is asked to run while `fn` runs. */
+/** The virsh commands a host's shell is asked to run while `fn` runs (a batch's one by one). */
 export async function virshIssued(
   bot: Bot,
   host: string,
   fn: () => Promise<unknown>,
 ): Promise<{ command: string; args: VirshArg[] }[]> {
+  return (await virshExchanges(bot, host, fn)).flat();
+}
+
+/**
+ * The exchanges with a host's shell while `fn` runs: each a list of the commands sent in one
+ * write (one for `run`, several for `runBatch`).
+ */
+export async function virshExchanges(
+  bot: Bot,
+  host: string,
+  fn: () => Promise<unknown>,
+): Promise<{ command: string; args: VirshArg[] }[][]> {
   const shell = bot.hosts.get(host).backend.shell;
-  const original = shell.run;
-  const issued: { command: string; args: VirshArg[] }[] = [];
+  const { run, runBatch } = shell;
+  const exchanges: { command: string; args: VirshArg[] }[][] = [];
   shell.run = (command, args = [], options = {}) => {
-    issued.push({ command, args: [...args] });
-    return original.call(shell, command, args, options);
+    exchanges.push([{ command, args: [...args] }]);
+    return run.call(shell, command, args, options);
+  };
+  shell.runBatch = (commands, options = {}) => {
+    exchanges.push(commands.map((c) => ({ command: c.command, args: [...(c.args ?? [])] })));
+    return runBatch.call(shell, commands, options);
   };
   try {
     await fn();
   } finally {
-    shell.run = original;
+    shell.run = run;
+    shell.runBatch = runBatch;
   }
-  return issued;
+  return exchanges;
 }
 
 export function virshLine(c: { command: string; args: readonly VirshArg[] }): string {

@@ -3,10 +3,10 @@
  * XML) without passing it through any shell, and `getent` for the host's accounts.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { localVirshSpawner, VirshShell } from './virsh-shell.js';
+import { localVirshSpawner, type ShellProcess, type ShellSpawner, VirshShell } from './virsh-shell.js';
 
 export interface HostBackend {
   readonly kind: 'local' | 'ssh';
@@ -15,6 +15,17 @@ export interface HostBackend {
   withTempFile<T>(content: string, fn: (path: string) => Promise<T>): Promise<T>;
   /** The host's `getent passwd` or `getent group` output. */
   getent(database: 'passwd' | 'group'): Promise<string>;
+  /** A small configuration file of the host (login.defs); absent in backends that cannot. */
+  readFile?(path: string): Promise<string>;
+  /** Work that makes the first connection cheaper (read and decrypt the SSH key). */
+  prepare?(): Promise<void>;
+  /**
+   * Another interactive `virsh -q -c URI` beside the shell (the event stream, waits that must
+   * not hold the shell up): over SSH an exec channel on the same connection, locally a process.
+   */
+  spawnVirsh?(): Promise<ShellProcess>;
+  /** Hear when the connection to the host goes (`false`, why) and comes back (`true`). */
+  onLinkChange?(listener: (up: boolean, reason?: string) => void): void;
   close(): Promise<void>;
 }
 
@@ -28,11 +39,13 @@ export interface LocalBackendOptions {
 export class LocalBackend implements HostBackend {
   readonly kind = 'local' as const;
   readonly shell: VirshShell;
+  private readonly spawner: ShellSpawner;
 
   constructor(options: LocalBackendOptions) {
+    this.spawner = localVirshSpawner(options.uri, options.virshPath);
     this.shell = new VirshShell({
       host: options.host,
-      spawn: localVirshSpawner(options.uri, options.virshPath),
+      spawn: this.spawner,
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     });
   }
@@ -55,6 +68,14 @@ export class LocalBackend implements HostBackend {
         else resolve(stdout);
       });
     });
+  }
+
+  readFile(path: string): Promise<string> {
+    return readFile(path, 'utf8');
+  }
+
+  spawnVirsh(): Promise<ShellProcess> {
+    return this.spawner();
   }
 
   close(): Promise<void> {

@@ -4,8 +4,19 @@
  *    VM and its persistent config when the driver supports them;
  *  - otherwise (libvirt's test driver, for one) a read-modify-define of the persistent config
  *    under the per-domain lock, reported as "config only, from the next boot".
- * The caller always learns what really happened (`Applied`), so the reply never claims more.
+ * The caller always learns what really happened (`Applied`), so the reply never claims more:
+ * done, or in progress on the host with `settled` (device-change.ts), never "not done" for a
+ * change libvirt may still complete.
  */
+import {
+  type ChangeState,
+  deviceKey,
+  deviceOutcome,
+  presence,
+  type Settled,
+  type WatchOptions,
+} from './device-change.js';
+import { HostDownError } from './health.js';
 import type { Hypervisor, Scope } from './hypervisor.js';
 import { messageOf, VirshConnectionError, VirshError } from './virsh-shell.js';
 import { child, insertChild, parseXml, removeChild, replaceChild, type XmlElement } from './xml.js';
@@ -19,6 +30,12 @@ export interface Applied {
   via: 'device-api' | 'define' | 'checked';
   /** The VM runs but the change could not be made live (driver cannot hotplug). */
   liveRefused?: string;
+  /** done, or still in progress on the host (then `settled` tells when it is over). Absent: done. */
+  state?: ChangeState;
+  /** Why it is in progress, for the reply. */
+  pending?: string;
+  /** For an in-progress change: resolves once it has settled (done, failed, or unknown). */
+  settled?: Promise<Settled>;
 }
 
 export interface DomainState {
@@ -71,7 +88,8 @@ export async function doneOrChecked(
     await change();
     return false;
   } catch (error) {
-    if (!(error instanceof VirshConnectionError)) throw error;
+    // Not sent at all (the host is down): nothing to check.
+    if (!(error instanceof VirshConnectionError) || error instanceof HostDownError) throw error;
     const what = error.message.replace(/: outcome unknown$/, '');
     let done: boolean;
     try {
@@ -90,8 +108,12 @@ export async function doneOrChecked(
 type DeviceOp = 'attach' | 'detach' | 'update';
 
 /**
- * Apply a device operation. `configEdit` makes the same change on a config `<devices>` element
- * (used when the driver has no device API).
+ * Apply a device operation and tell its outcome truthfully (device-change.ts): done, or
+ * in progress on the host with `settled`; a change found not done after libvirt's job ended
+ * throws. `configEdit` makes the same change on a config `<devices>` element (used when the
+ * driver has no device API). A detach acts only where the device is (a NIC that is live only is
+ * detached live only). `check` is no longer asked: after a dropped connection virtbot waits for
+ * libvirt's job to end and looks at the live VM and the config itself.
  */
 export async function applyDevice(
   hv: Hypervisor,
@@ -100,20 +122,30 @@ export async function applyDevice(
   op: DeviceOp,
   device: XmlElement,
   configEdit: (devices: XmlElement) => void,
-  /** Is the change there? Asked when the connection drops mid-way. */
-  check?: () => Promise<boolean>,
+  _check?: () => Promise<boolean>,
+  options: WatchOptions = {},
 ): Promise<Applied> {
-  const scope = scopeFor(state);
+  let scope = scopeFor(state);
+  const key = deviceKey(device);
+  if (op === 'detach' && scope.live && scope.config && key) {
+    const p = await presence(hv, vm, key);
+    if (p.live && !p.config) scope = { live: true, config: false };
+    else if (!p.live && p.config) scope = { live: false, config: true };
+  }
   try {
-    const checked = await doneOrChecked(
+    return await deviceOutcome(
+      hv,
+      vm,
+      op,
+      device,
+      scope,
       async () => {
         if (op === 'attach') await hv.attachDevice(vm, device, scope);
         else if (op === 'detach') await hv.detachDevice(vm, device, scope);
         else await hv.updateDevice(vm, device, scope);
       },
-      check ?? (async () => false),
+      options,
     );
-    return { live: scope.live, config: scope.config, via: checked ? 'checked' : 'device-api' };
   } catch (error) {
     if (!isUnsupported(error)) throw error;
     if (!state.persistent) throw error;
@@ -122,7 +154,7 @@ export async function applyDevice(
       if (!devices) throw new Error(`domain '${vm}' has no <devices>`);
       configEdit(devices);
     });
-    const applied: Applied = { live: false, config: true, via: 'define' };
+    const applied: Applied = { live: false, config: true, via: 'define', state: 'done' };
     if (state.running) applied.liveRefused = `host ${hv.name} cannot change a running VM's devices`;
     return applied;
   }
@@ -145,6 +177,8 @@ export const configEdits = {
 
 /** " (live and config)", " (config; from the next boot)" … for replies. */
 export function appliedNote(applied: Applied): string {
+  if (applied.state === 'in-progress')
+    return `in progress on the host: ${applied.pending ?? 'libvirt is still working on it'}`;
   if (applied.via === 'checked') return 'checked after the connection dropped mid-way';
   if (applied.live && applied.config) return 'live and in config';
   if (applied.live) return 'live only (transient VM)';

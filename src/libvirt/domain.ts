@@ -3,7 +3,8 @@
  * builders for the device elements virtbot adds. Edits are made on the XmlElement tree so
  * that everything virtbot does not understand is kept as it was.
  */
-import { readVmMetadata, type VmMetadata } from './metadata.js';
+import { readKimchi } from './kimchi.js';
+import { type MetadataMode, readVmMetadata, type VmMetadata } from './metadata.js';
 import { child, el, elements, path, textOf, type XmlElement } from './xml.js';
 
 export interface NicInfo {
@@ -34,7 +35,10 @@ export interface DomainView {
   name: string;
   uuid: string | undefined;
   type: string | undefined;
+  /** The guest's arch as virtbot reads it (ppc64le for a Kimchi VM written as ppc64 on a ppc64le host). */
   arch: string;
+  /** `<os><type arch>` as written. */
+  archAsWritten: string;
   machine: string | undefined;
   /** Maximum memory (KiB). */
   memoryKiB: number;
@@ -77,7 +81,23 @@ export function scaledKiB(element: XmlElement | undefined, defaultUnit = 'KiB'):
   return Math.round((value * factor) / 1024);
 }
 
-export function viewDomain(root: XmlElement): DomainView {
+export interface ViewOptions {
+  /** The host option `metadata` (metadata.ts). Default: virtbot's format. */
+  metadata?: MetadataMode;
+  /** The host's own arch (`virsh nodeinfo`), to read Kimchi's arch='ppc64' on ppc64le hosts. */
+  hostArch?: string;
+}
+
+/**
+ * Kimchi writes `arch='ppc64'` for every guest it makes on a ppc64le host ("due to libvirt
+ * compatibility", osinfo.py / vmtemplate.py): such a VM is a ppc64le guest.
+ */
+export function guestArch(written: string, root: XmlElement, hostArch: string | undefined): string {
+  if (written === 'ppc64' && hostArch === 'ppc64le' && readKimchi(root) !== undefined) return 'ppc64le';
+  return written;
+}
+
+export function viewDomain(root: XmlElement, options: ViewOptions = {}): DomainView {
   const vcpu = child(root, 'vcpu');
   const maxVcpus = Number(textOf(vcpu)?.trim() ?? '1') || 1;
   const current = vcpu?.attrs['current'];
@@ -88,7 +108,8 @@ export function viewDomain(root: XmlElement): DomainView {
     name: textOf(child(root, 'name'))?.trim() ?? '',
     uuid: textOf(child(root, 'uuid'))?.trim(),
     type: root.attrs['type'],
-    arch: path(root, 'os', 'type')?.attrs['arch'] ?? 'x86_64',
+    arch: guestArch(path(root, 'os', 'type')?.attrs['arch'] ?? 'x86_64', root, options.hostArch),
+    archAsWritten: path(root, 'os', 'type')?.attrs['arch'] ?? 'x86_64',
     machine: path(root, 'os', 'type')?.attrs['machine'],
     memoryKiB,
     currentMemoryKiB: currentMemory ? scaledKiB(currentMemory) : memoryKiB,
@@ -96,7 +117,7 @@ export function viewDomain(root: XmlElement): DomainView {
     vcpus: current !== undefined ? Number(current) : maxVcpus,
     nics: devices ? elements(devices, 'interface').map(nicInfo) : [],
     disks: devices ? elements(devices, 'disk').map(diskInfo) : [],
-    metadata: readVmMetadata(root),
+    metadata: readVmMetadata(root, options.metadata !== undefined ? { mode: options.metadata } : {}),
     hasAcpi: path(root, 'features', 'acpi') !== undefined,
     root,
   };

@@ -1,10 +1,12 @@
 /**
  * The hypervisors virtbot can reach, built from the validated config. Commands receive a
- * HostRegistry in their context and know nothing of SSH or virsh processes. Sessions start
- * lazily, on a host's first command, and stay open.
+ * HostRegistry in their context and know nothing of SSH or virsh processes. Sessions start at
+ * `connectAll()` (start-up) or on a host's first command, and stay open; a host that cannot be
+ * reached is `down` (health.ts) and answers at once until a background try reconnects it.
  */
 import type { HostConfig, TemplateConfig } from '../config/sections/hosts.js';
 import { type HostBackend, LocalBackend } from './backend.js';
+import type { HealthOptions, HostHealthView } from './health.js';
 import { Hypervisor } from './hypervisor.js';
 import { SshBackend } from './ssh.js';
 
@@ -14,6 +16,8 @@ export interface HostRegistryOptions {
   /** Builds a host's backend instead of the local/SSH default (tests). */
   backend?: (host: HostConfig) => HostBackend;
   virshPath?: string;
+  /** The circuit breaker's backoff per host (see health.ts). */
+  health?: HealthOptions;
 }
 
 export class UnknownHostError extends Error {
@@ -61,7 +65,11 @@ export class HostRegistry {
     const host = this.config(name);
     let hv = this.live.get(host.name);
     if (!hv) {
-      hv = new Hypervisor(host.name, host.uri, this.backendFor(host), (_host, vm) => this.forgetPlace(vm));
+      hv = new Hypervisor(host.name, host.uri, this.backendFor(host), (_host, vm) => this.forgetPlace(vm), {
+        ...(host.accounts !== undefined ? { accounts: host.accounts } : {}),
+        ...(host.metadata !== undefined ? { metadata: host.metadata } : {}),
+        ...(this.options.health !== undefined ? { health: this.options.health } : {}),
+      });
       this.live.set(host.name, hv);
     }
     return hv;
@@ -88,6 +96,19 @@ export class HostRegistry {
     else this.placement.delete(vm);
   }
 
+  /**
+   * Connect every host now (at start-up, so that no command pays for it), all at once. Never
+   * throws: a host that cannot be reached is marked down and retried in the background.
+   */
+  connectAll(): Promise<HostHealthView[]> {
+    return Promise.all(this.names().map((name) => this.get(name).connect()));
+  }
+
+  /** Each host's health: up, down since … (next try …, why), or idle (not contacted yet). */
+  health(): HostHealthView[] {
+    return this.names().map((name) => this.live.get(name)?.health() ?? { host: name, state: 'idle' });
+  }
+
   templates(): TemplateConfig[] {
     return [...this.templateList];
   }
@@ -107,7 +128,8 @@ export class HostRegistry {
   private backendFor(host: HostConfig): HostBackend {
     if (this.options.backend) return this.options.backend(host);
     const timeout = this.options.timeoutMs !== undefined ? { timeoutMs: this.options.timeoutMs } : {};
-    if (host.ssh) return new SshBackend(host, timeout);
+    // No backoff inside the session: the host's circuit breaker decides when to try again.
+    if (host.ssh) return new SshBackend(host, { ...timeout, backoffMs: 0 });
     return new LocalBackend({
       host: host.name,
       uri: host.uri,

@@ -4,12 +4,38 @@
  * change a domain run under a per-domain lock so that two commands on the same VM never lose
  * each other's changes.
  */
+import type { AccountsConfig } from '../config/sections/hosts.js';
+import { type AccountRanges, accountRanges, TtlCache } from './accounts.js';
 import type { HostBackend } from './backend.js';
+import type { DeviceKey, Settled } from './device-change.js';
 import { type DomainView, viewDomain } from './domain.js';
-import { metadataLine, readOurs, VIRTBOT_NS, VIRTBOT_PREFIX, type VmMetadata } from './metadata.js';
-import { checkName, checkPath, type VirshArg } from './virsh-quote.js';
-import { VirshError, type VirshResult } from './virsh-shell.js';
-import { buildXml, child, parseXml, textOf, type XmlElement } from './xml.js';
+import { HostEvents, type HostEventsOptions } from './events.js';
+import { type HealthOptions, HostHealth, type HostHealthView } from './health.js';
+import {
+  type HostResources,
+  hostResources,
+  networkActive,
+  type PoolSpace,
+  poolSpace,
+  type VcpuLimits,
+  vcpuLimits,
+  volumeUsers,
+} from './limits.js';
+import { type MetadataMode, readOurs, VIRTBOT_NS, type VmMetadata } from './metadata.js';
+import {
+  type AccessChange,
+  accessEdit,
+  type MetadataEdit,
+  type MetadataUpdate,
+  type MetadataValues,
+  type UpdateOptions,
+  updateMetadata,
+} from './metadata-update.js';
+import { HostKeyError, SshAuthError, SshUnreachableError } from './ssh/errors.js';
+import { domainStateName, nameLines, parseDomstats, parseIdNames, parseKeyValues } from './virsh/parse.js';
+import { checkName, checkPath, type VirshArg, VirshArgError } from './virsh-quote.js';
+import { type BatchResult, VirshError, type VirshResult, VirshStartError } from './virsh-shell.js';
+import { buildXml, child, el, parseXml, path, textOf, type XmlElement } from './xml.js';
 
 export interface DomainSummary {
   name: string;
@@ -19,9 +45,20 @@ export interface DomainSummary {
   /** Current memory (KiB). */
   memoryKiB: number;
   maxMemoryKiB: number;
+  /** False for a transient VM: it is gone once stopped. */
   persistent: boolean;
   autostart: boolean;
   id: string;
+  /** False when virtbot refuses the name (see `checkName`): it is listed, but commands cannot name it. */
+  addressable: boolean;
+  /** Why not, when not addressable. */
+  unaddressable?: string;
+}
+
+/** A domain as `listDomains` gives it: autostart and id only with `details`. */
+export interface DomainListing extends Omit<DomainSummary, 'autostart' | 'id'> {
+  autostart?: boolean;
+  id?: string;
 }
 
 export interface NetworkSummary {
@@ -45,22 +82,13 @@ export interface Scope {
   config: boolean;
 }
 
+export { parseKeyValues };
+
 export function scopeArgs(scope: Scope): VirshArg[] {
   const args: VirshArg[] = [];
   if (scope.live) args.push({ option: '--live' });
   if (scope.config) args.push({ option: '--config' });
   return args;
-}
-
-/** Parse `Key:   value` lines (dominfo, nodeinfo, pool-info …). */
-export function parseKeyValues(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const at = line.indexOf(':');
-    if (at <= 0) continue;
-    out[line.slice(0, at).trim()] = line.slice(at + 1).trim();
-  }
-  return out;
 }
 
 function kib(value: string | undefined): number {
@@ -91,8 +119,50 @@ export function isDomainNotFound(error: unknown): boolean {
  */
 export type PlacementListener = (host: string, name: string | undefined) => void;
 
+export interface HypervisorOptions {
+  /** The host's account settings (login.defs, overrides, cache time). */
+  accounts?: Partial<AccountsConfig>;
+  /** Clock (ms) for caches and health; tests pass a fake one. */
+  now?: () => number;
+  /** The circuit breaker's backoff (see health.ts). */
+  health?: HealthOptions;
+  /** The event stream's restart backoff (see events.ts). */
+  events?: HostEventsOptions;
+  /** The host option `metadata` (metadata.ts): auto, virtbot or kimchi. */
+  metadata?: MetadataMode;
+}
+
+/** A device change still in progress on a VM. */
+export interface PendingChange {
+  key: DeviceKey;
+  since: Date;
+  settled: Promise<Settled>;
+}
+
+/** The error means the host could not be reached at all (nothing ran), not that a command failed. */
+export function isUnreachable(error: unknown): boolean {
+  return (
+    error instanceof VirshStartError ||
+    error instanceof SshAuthError ||
+    error instanceof SshUnreachableError ||
+    error instanceof HostKeyError
+  );
+}
+
 export class Hypervisor {
   private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly accountsCache: TtlCache<string>;
+  private readonly rangesCache: TtlCache<AccountRanges>;
+  /** The circuit breaker: while the host is down, calls fail at once (HostDownError). */
+  readonly healthState: HostHealth;
+  /** libvirt's domain events on this host, plus host-lost / host-back (see events.ts). */
+  readonly events: HostEvents;
+  /** Whether the connection is up, as last heard (undefined: not yet known). */
+  private linkUp: boolean | undefined;
+  /** Device changes still in progress, per VM (see device-change.ts). */
+  private readonly pending = new Map<string, Map<string, PendingChange>>();
+  /** True once close() was called. */
+  closed = false;
 
   constructor(
     /** The configured host name. */
@@ -100,7 +170,118 @@ export class Hypervisor {
     readonly uri: string,
     readonly backend: HostBackend,
     private readonly placementChanged: PlacementListener = () => {},
-  ) {}
+    readonly options: HypervisorOptions = {},
+  ) {
+    const ttl = (options.accounts?.cacheSeconds ?? 60) * 1000;
+    this.accountsCache = new TtlCache(ttl, options.now);
+    this.rangesCache = new TtlCache(ttl, options.now);
+    this.healthState = new HostHealth(name, () => this.contact(), {
+      ...(options.now !== undefined ? { now: options.now } : {}),
+      ...options.health,
+    });
+    const spawn = backend.spawnVirsh?.bind(backend);
+    // On the test driver a second virsh would watch a state of its own (see events.ts).
+    this.events = new HostEvents(name, /^test:/.test(uri) ? undefined : spawn, {
+      ...options.events,
+      allowed: () => !this.healthState.isDown,
+    });
+    backend.onLinkChange?.((up, reason) => this.link(up, reason));
+    this.healthState.onChange((view) => this.link(view.state === 'up', view.reason));
+  }
+
+  /** The connection went (host-lost) or came back (host-back, after a loss). */
+  private link(up: boolean, reason?: string): void {
+    const was = this.linkUp;
+    this.linkUp = up;
+    if (up && was === false) {
+      this.events.emit({ type: 'host-back', time: new Date() });
+      void this.events.start().catch(() => undefined);
+    } else if (!up && was !== false) {
+      this.events.emit({ type: 'host-lost', time: new Date(), reason: reason ?? 'the connection was lost' });
+    }
+  }
+
+  /** Reach the host now, bypassing the breaker: decrypt the SSH key, start virsh. */
+  private async contact(): Promise<void> {
+    await this.backend.prepare?.();
+    await this.backend.shell.run('uri');
+  }
+
+  /**
+   * Connect now (at start-up, not at the first command). Never throws: a host that cannot be
+   * reached is marked down and retried in the background; the answer says how it stands.
+   */
+  async connect(): Promise<HostHealthView> {
+    try {
+      await this.contact();
+      this.healthState.succeeded();
+      await this.events.start().catch(() => undefined);
+    } catch (error) {
+      if (isUnreachable(error)) this.healthState.failed(error);
+    }
+    return this.health();
+  }
+
+  /**
+   * Does libvirt hold a job on the domain right now (a device change, …)? Asks without waiting:
+   * `domstats --nowait` leaves out the stats that need a job (`balloon.rss` of a running VM)
+   * while another job holds it. false for a VM that is not running; undefined when it cannot tell.
+   */
+  async jobActive(vm: string): Promise<boolean | undefined> {
+    const { stdout } = await this.virsh(
+      'domstats',
+      [{ option: '--state' }, { option: '--balloon' }, { option: '--nowait' }, checkName('vm', vm)],
+      { timeoutMs: 5000 },
+    );
+    const stats = parseDomstats(stdout).get(vm);
+    if (!stats) return undefined;
+    const state = Number(stats['state.state']);
+    if (state === 5 || state === 6) return false;
+    if (stats['balloon.current'] === undefined) return false;
+    return stats['balloon.rss'] === undefined;
+  }
+
+  /** The device changes on `vm` still in progress (a detach the guest has not released yet, …). */
+  pendingChanges(vm: string): PendingChange[] {
+    return [...(this.pending.get(vm)?.values() ?? [])];
+  }
+
+  /** Record an in-progress change (device-change.ts does; it forgets it once settled). */
+  rememberPending(vm: string, key: DeviceKey, settled: Promise<Settled>): void {
+    let forVm = this.pending.get(vm);
+    if (!forVm) {
+      forVm = new Map();
+      this.pending.set(vm, forVm);
+    }
+    forVm.set(JSON.stringify(key), { key, since: new Date(), settled });
+  }
+
+  forgetPending(vm: string, key: DeviceKey): void {
+    const forVm = this.pending.get(vm);
+    forVm?.delete(JSON.stringify(key));
+    if (forVm?.size === 0) this.pending.delete(vm);
+  }
+
+  /** up / down since … / next try …, for `host list` and logs. */
+  health(): HostHealthView {
+    return this.healthState.view();
+  }
+
+  /**
+   * Run `fn`, which reaches the host, through the breaker: fails at once while the host is down;
+   * a failure to reach it marks it down (the caller gets HostDownError, with the cause).
+   */
+  async reach<T>(fn: () => Promise<T>): Promise<T> {
+    this.healthState.gate();
+    try {
+      const out = await fn();
+      this.healthState.succeeded();
+      return out;
+    } catch (error) {
+      if (isUnreachable(error)) throw this.healthState.failed(error);
+      throw error;
+    }
+  }
 
   /** Run a virsh command on this host (arguments are quoted by the shell layer). */
   async virsh(
@@ -109,7 +290,7 @@ export class Hypervisor {
     options: { timeoutMs?: number } = {},
   ): Promise<VirshResult> {
     try {
-      return await this.backend.shell.run(command, args, options);
+      return await this.reach(() => this.backend.shell.run(command, args, options));
     } catch (error) {
       if (isDomainNotFound(error)) {
         const domain = args.find(
@@ -146,32 +327,96 @@ export class Hypervisor {
       .filter((l) => l !== '');
   }
 
-  async listDomains(): Promise<DomainSummary[]> {
-    const names = await this.listDomainNames();
-    const out: DomainSummary[] = [];
-    for (const name of names) {
-      try {
-        out.push(await this.domainSummary(name));
-      } catch (error) {
-        // A domain that vanished between list and dominfo is simply not listed.
-        if (!isNotFound(error)) throw error;
+  /** Run several commands in one round trip (see VirshShell.runBatch); one result each. */
+  async batch(
+    commands: readonly { command: string; args?: readonly VirshArg[] }[],
+    options: { timeoutMs?: number } = {},
+  ): Promise<BatchResult[]> {
+    return this.reach(() => this.backend.shell.runBatch(commands, options));
+  }
+
+  /**
+   * Every domain with its state, vCPUs and memory, in one round trip whatever their number
+   * (`domstats` for all domains at once, `--nowait` so that a VM busy with a job does not hold
+   * the listing up). Names virtbot cannot address are listed, marked `addressable: false`;
+   * `persistent: false` marks a transient VM (gone once stopped). `details` adds autostart and
+   * the running VMs' ids (two more short lists in the same round trip). A
+   * driver whose domstats lacks vCPUs or memory (libvirt's test driver) gets one more round
+   * trip: `dominfo` for those domains, batched.
+   */
+  async listDomains(options: { details?: boolean } = {}): Promise<DomainListing[]> {
+    // `list --all` costs libvirt a look at every domain: the names come from domstats, and the
+    // lists asked for are the short ones (transient; with details, autostart and running ids).
+    const results = await this.batch([
+      {
+        command: 'domstats',
+        args: [{ option: '--state' }, { option: '--balloon' }, { option: '--vcpu' }, { option: '--nowait' }],
+      },
+      { command: 'list', args: [{ option: '--transient' }, { option: '--name' }] },
+      ...(options.details
+        ? [
+            { command: 'list', args: [{ option: '--all' }, { option: '--autostart' }, { option: '--name' }] },
+            { command: 'list', args: [{ option: '--id' }, { option: '--name' }] },
+          ]
+        : []),
+    ]);
+    const [stats, transient, autostart, running] = results;
+    const ids = running ? parseIdNames(ok(running).stdout) : undefined;
+    const transients = new Set(nameLines(ok(transient!).stdout));
+    const autostarts = autostart ? new Set(nameLines(ok(autostart).stdout)) : undefined;
+    // A driver without domstats: every domain by name, then dominfo for each (below).
+    const domstats = stats!.ok
+      ? parseDomstats(stats!.stdout)
+      : new Map<string, Record<string, string>>(
+          nameLines(
+            ok(
+              (
+                await this.batch([{ command: 'list', args: [{ option: '--all' }, { option: '--name' }] }])
+              )[0]!,
+            ).stdout,
+          ).map((n) => [n, {}]),
+        );
+    const out: DomainListing[] = [];
+    const missing: string[] = [];
+    for (const [name, s] of domstats) {
+      if (s['balloon.maximum'] === undefined || s['vcpu.current'] === undefined) {
+        missing.push(name);
+        continue;
+      }
+      out.push(
+        addressing({
+          name,
+          state: domainStateName(s['state.state']),
+          vcpus: Number(s['vcpu.current']),
+          memoryKiB: Number(s['balloon.current'] ?? s['balloon.maximum']),
+          maxMemoryKiB: Number(s['balloon.maximum']),
+          persistent: !transients.has(name),
+          ...(autostarts ? { autostart: autostarts.has(name) } : {}),
+          ...(ids ? { id: ids.get(name) ?? '-' } : {}),
+        }),
+      );
+    }
+    if (missing.length > 0) {
+      const infos = await this.batch(
+        missing.map((name) => ({ command: 'dominfo', args: [{ option: '--domain', value: name }] })),
+      );
+      for (const [i, info] of infos.entries()) {
+        // A domain that vanished between the listing and dominfo is simply not listed.
+        if (!info.ok) {
+          if (isNotFound(info.error)) continue;
+          throw info.error;
+        }
+        out.push(addressing(summaryOf(parseKeyValues(info.stdout), missing[i]!)));
       }
     }
-    return out;
+    // domstats lists the running VMs first, as `list --all` does.
+    const order = new Map([...domstats.keys()].map((name, i) => [name, i]));
+    return out.sort((a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0));
   }
 
   async domainSummary(name: string): Promise<DomainSummary> {
     const info = parseKeyValues((await this.virsh('dominfo', [{ option: '--domain', value: name }])).stdout);
-    return {
-      name: info['Name'] ?? name,
-      state: info['State'] ?? 'unknown',
-      vcpus: Number(info['CPU(s)'] ?? '0'),
-      memoryKiB: kib(info['Used memory']),
-      maxMemoryKiB: kib(info['Max memory']),
-      persistent: info['Persistent'] === 'yes',
-      autostart: info['Autostart'] === 'enable',
-      id: info['Id'] ?? '-',
-    };
+    return addressing(summaryOf(info, name));
   }
 
   async domainState(name: string): Promise<string> {
@@ -181,7 +426,7 @@ export class Hypervisor {
 
   async isRunning(name: string): Promise<boolean> {
     const state = await this.domainState(name);
-    return state === 'running' || state === 'paused' || state === 'in shutdown' || state === 'blocked';
+    return ['running', 'paused', 'in shutdown', 'idle', 'blocked', 'pmsuspended'].includes(state);
   }
 
   async exists(name: string): Promise<boolean> {
@@ -202,7 +447,36 @@ export class Hypervisor {
   }
 
   async domain(name: string, options: { inactive?: boolean } = {}): Promise<DomainView> {
-    return viewDomain(parseXml(await this.dumpXml(name, options)));
+    return this.view(parseXml(await this.dumpXml(name, options)));
+  }
+
+  /** A domain's XML tree as this host reads it (its metadata mode; Kimchi's ppc64 on ppc64le). */
+  async view(root: XmlElement): Promise<DomainView> {
+    const written = path(root, 'os', 'type')?.attrs['arch'];
+    const hostArch = written === 'ppc64' ? await this.hostArch() : undefined;
+    return viewDomain(root, {
+      metadata: this.metadataMode,
+      ...(hostArch !== undefined ? { hostArch } : {}),
+    });
+  }
+
+  /** The host option `metadata`: whose format holds OS and access lists (metadata.ts). */
+  get metadataMode(): MetadataMode {
+    return this.options.metadata ?? 'auto';
+  }
+
+  private hostArchCache: Promise<string> | undefined;
+
+  /** The host's own arch (`nodeinfo`'s CPU model is the kernel's machine name: x86_64, ppc64le, …). */
+  hostArch(): Promise<string> {
+    if (!this.hostArchCache) {
+      const pending = this.nodeInfo().then((info) => info['CPU model'] ?? '');
+      pending.catch(() => {
+        if (this.hostArchCache === pending) this.hostArchCache = undefined;
+      });
+      this.hostArchCache = pending;
+    }
+    return this.hostArchCache;
   }
 
   /** Define (create or replace the persistent config of) a domain from XML. */
@@ -210,8 +484,8 @@ export class Hypervisor {
     const text = typeof xml === 'string' ? xml : buildXml(xml);
     const name = typeof xml === 'string' ? undefined : textOf(child(xml, 'name'))?.trim();
     try {
-      await this.backend.withTempFile(text, (file) =>
-        this.virsh('define', [{ option: '--file', value: file }]),
+      await this.reach(() =>
+        this.backend.withTempFile(text, (file) => this.virsh('define', [{ option: '--file', value: file }])),
       );
     } finally {
       // A new domain may shadow one of the same name on a later host.
@@ -286,7 +560,7 @@ export class Hypervisor {
   ): Promise<void> {
     checkName('vm', name);
     const xml = buildXml(device);
-    await this.backend.withTempFile(xml, (file) =>
+    await this.withTempFile(xml, (file) =>
       this.virsh(command, [
         { option: '--domain', value: name },
         { option: '--file', value: file },
@@ -349,6 +623,38 @@ export class Hypervisor {
     ]);
   }
 
+  /** Lower or raise the maximum vCPUs (the VM must be off: config only). */
+  async setMaxVcpus(name: string, count: number): Promise<void> {
+    await this.setVcpusOnce(name, count, { live: false, config: true, maximum: true });
+  }
+
+  // ------------------------------------------------------------------ limits (limits.ts)
+
+  /** The VM's vCPU limits: its machine type's and the host's CPUs. */
+  vcpuLimits(view: DomainView): Promise<VcpuLimits> {
+    return vcpuLimits(this, view);
+  }
+
+  /** The host's CPUs and memory. */
+  hostResources(): Promise<HostResources> {
+    return hostResources(this);
+  }
+
+  /** A storage pool's capacity and free space. */
+  poolSpace(pool: string): Promise<PoolSpace> {
+    return poolSpace(this, pool);
+  }
+
+  /** Whether a network is active; undefined when there is no such network. */
+  networkActive(network: string): Promise<boolean | undefined> {
+    return networkActive(this, network);
+  }
+
+  /** The domains whose disks (live or config) use a path or a pool's volume. */
+  volumeUsers(target: { path?: string; pool?: string; volume?: string }): Promise<string[]> {
+    return volumeUsers(this, target);
+  }
+
   async setMaxMemory(name: string, kib: number, scope: Scope): Promise<void> {
     await this.virsh('setmaxmem', [
       { option: '--domain', value: checkName('vm', name) },
@@ -367,23 +673,67 @@ export class Hypervisor {
         { option: '--uri', value: VIRTBOT_NS },
         { option: '--config' },
       ]);
-      return stdout.trim() === '' ? undefined : parseXml(stdout);
+      const element = stdout.trim() === '' ? undefined : parseXml(stdout);
+      this.lastRead.set(name, element);
+      return element;
     } catch (error) {
-      if (error instanceof VirshError && /metadata not found|not present/i.test(error.message))
+      if (error instanceof VirshError && /metadata not found|not present/i.test(error.message)) {
+        this.lastRead.set(name, undefined);
         return undefined;
+      }
       throw error;
     }
   }
 
-  /** Replace virtbot's metadata element, leaving every other metadata element as it is. */
+  /** What `virtbotMetadata` last gave for a VM: the base a caller built a new element from. */
+  private readonly lastRead = new Map<string, XmlElement | undefined>();
+
+  /**
+   * Set the values of virtbot's metadata element (OS, NIC model and disk bus, and the access list
+   * when the element has `<access>`), leaving every other metadata element as it is. Goes
+   * through `updateMetadata`: locked against other virtbot processes, verified, and written in
+   * Kimchi's format where the VM uses it (so Kimchi sees the same list). Prefer
+   * `updateMetadata` / `changeAccess` with a change rather than a whole new element: an element
+   * built from an earlier read undoes what others did since.
+   */
   async setVirtbotMetadata(name: string, element: XmlElement, scope: Scope): Promise<void> {
-    await this.virsh('metadata', [
-      { option: '--domain', value: checkName('vm', name) },
-      { option: '--uri', value: VIRTBOT_NS },
-      { option: '--key', value: VIRTBOT_PREFIX },
-      { option: '--set', value: metadataLine(element) },
-      ...scopeArgs(scope),
-    ]);
+    const empty = (): VmMetadata => ({ users: [], groups: [], source: 'none', accessSource: 'none' });
+    const given = readOurs(element, empty());
+    // The element was built from an earlier read (`virtbotMetadata`): what differs from that read
+    // is the change; it is applied to what is there now, so that others' changes since stay.
+    const base = this.lastRead.has(name) ? readOurs(this.lastRead.get(name) ?? el('vm'), empty()) : undefined;
+    this.lastRead.delete(name);
+    const edit: MetadataEdit = (current) => {
+      const wanted: Partial<MetadataValues> = {};
+      for (const key of ['distro', 'version', 'nicModel', 'diskBus'] as const) {
+        if (given[key] !== undefined && given[key] !== base?.[key]) wanted[key] = given[key];
+      }
+      if (given.accessSource === 'virtbot') {
+        if (base?.accessSource === 'virtbot') {
+          const delta = (now: string[], was: string[], cur: string[]) => [
+            ...cur.filter((x) => !was.includes(x) || now.includes(x)),
+            ...now.filter((x) => !was.includes(x) && !cur.includes(x)),
+          ];
+          wanted.users = delta(given.users, base.users, current.users);
+          wanted.groups = delta(given.groups, base.groups, current.groups);
+        } else {
+          wanted.users = given.users;
+          wanted.groups = given.groups;
+        }
+      }
+      return wanted;
+    };
+    await this.updateMetadata(name, edit, { scope });
+  }
+
+  /** Change a VM's metadata safely across processes (metadata-update.ts). */
+  updateMetadata(name: string, edit: MetadataEdit, options: UpdateOptions = {}): Promise<MetadataUpdate> {
+    return updateMetadata(this, name, edit, options);
+  }
+
+  /** Grant or revoke (users and groups as deltas), safely across processes. */
+  changeAccess(name: string, change: AccessChange, options: UpdateOptions = {}): Promise<MetadataUpdate> {
+    return updateMetadata(this, name, accessEdit(change), options);
   }
 
   readMetadataElement(element: XmlElement | undefined): VmMetadata {
@@ -501,17 +851,81 @@ export class Hypervisor {
     return (await this.virsh('hostname')).stdout.trim();
   }
 
-  /** Regular accounts on the host (system accounts and nobody left out). */
+  /**
+   * Regular accounts on the host: uids within the host's login.defs UID_MIN–UID_MAX (system
+   * accounts, libvirt-qemu and nobody left out). The lists are reused for `accounts.cacheSeconds`.
+   */
   async users(): Promise<string[]> {
-    return regularAccounts(await this.backend.getent('passwd'), 2);
+    const [getent, ranges] = await Promise.all([this.getent('passwd'), this.accountRanges()]);
+    return regularAccounts(getent, 2, ranges.uid);
   }
 
+  /** Regular groups on the host: gids within GID_MIN–GID_MAX. */
   async groups(): Promise<string[]> {
-    return regularAccounts(await this.backend.getent('group'), 2);
+    const [getent, ranges] = await Promise.all([this.getent('group'), this.accountRanges()]);
+    return regularAccounts(getent, 2, ranges.gid);
+  }
+
+  /** The host's `getent passwd|group`, cached for a short while. */
+  getent(database: 'passwd' | 'group'): Promise<string> {
+    return this.accountsCache.get(database, () => this.reach(() => this.backend.getent(database)));
+  }
+
+  /** The backend's private temporary file, through the breaker. */
+  withTempFile<T>(content: string, fn: (path: string) => Promise<T>): Promise<T> {
+    return this.reach(() => this.backend.withTempFile(content, fn));
+  }
+
+  /** The id ranges of regular accounts on this host (its login.defs, then the config's overrides). */
+  accountRanges(): Promise<AccountRanges> {
+    const config = this.options.accounts ?? {};
+    const path = config.loginDefs ?? '/etc/login.defs';
+    return this.rangesCache.get('ranges', async () => {
+      let text: string | undefined;
+      const read = this.backend.readFile?.bind(this.backend);
+      if (read) text = await this.reach(() => read(path)).catch(() => undefined);
+      return accountRanges(text, config, path);
+    });
   }
 
   close(): Promise<void> {
+    this.closed = true;
+    this.healthState.close();
+    this.events.close();
     return this.backend.close();
+  }
+}
+
+/** The result of a batch member, or its error thrown. */
+function ok(result: BatchResult): VirshResult {
+  if (!result.ok) throw result.error;
+  return result;
+}
+
+/** A DomainSummary from `dominfo` fields. */
+function summaryOf(info: Record<string, string>, name: string): Omit<DomainSummary, 'addressable'> {
+  return {
+    name: info['Name'] ?? name,
+    state: info['State'] ?? 'unknown',
+    vcpus: Number(info['CPU(s)'] ?? '0'),
+    memoryKiB: kib(info['Used memory']),
+    maxMemoryKiB: kib(info['Max memory']),
+    persistent: info['Persistent'] === 'yes',
+    autostart: info['Autostart'] === 'enable',
+    id: info['Id'] ?? '-',
+  };
+}
+
+/** Mark whether commands can name the domain. */
+function addressing<T extends { name: string }>(
+  summary: T,
+): T & { addressable: boolean; unaddressable?: string } {
+  try {
+    checkName('vm', summary.name);
+    return { ...summary, addressable: true };
+  } catch (error) {
+    if (!(error instanceof VirshArgError)) throw error;
+    return { ...summary, addressable: false, unaddressable: error.message };
   }
 }
 
@@ -519,15 +933,22 @@ export class Hypervisor {
 export const FIRST_REGULAR_ID = 1000;
 const NOBODY_ID = 65534;
 
-/** Names from `getent passwd|group` output whose id (field `idField`) is a regular account's. */
-export function regularAccounts(getent: string, idField: number): string[] {
+/**
+ * Names from `getent passwd|group` output whose id (field `idField`) is a regular account's:
+ * within `range` (default: from FIRST_REGULAR_ID up), never nobody or the (u)int32 -1/-2 ids.
+ */
+export function regularAccounts(
+  getent: string,
+  idField: number,
+  range: { min: number; max: number } = { min: FIRST_REGULAR_ID, max: 4_294_967_293 },
+): string[] {
   const names: string[] = [];
   for (const line of getent.split('\n')) {
     const fields = line.split(':');
     const id = Number(fields[idField]);
     const name = fields[0] ?? '';
     if (name === '' || !Number.isInteger(id)) continue;
-    if (id < FIRST_REGULAR_ID || id === NOBODY_ID || id >= 4_294_967_294) continue;
+    if (id < range.min || id > range.max || id === NOBODY_ID || id >= 4_294_967_294) continue;
     names.push(name);
   }
   return [...new Set(names)].sort();

@@ -10,31 +10,42 @@
  *     </virtbot:access>
  *   </virtbot:vm>
  *
- * For a VM Kimchi made, Kimchi's OS and access list are read when virtbot's element lacks them;
- * virtbot never writes Kimchi's element: the first change of users or groups copies the list
- * into virtbot's `<access>`, which is read from then on.
+ * Whose format holds a VM's OS and access list (the host option `metadata`):
+ *  - `kimchi` (and `auto` on a VM that has Kimchi metadata): Kimchi's own element (kimchi.ts),
+ *    read and written in Kimchi's format, so that virtbot and Kimchi see the same OS and the same
+ *    users and groups. virtbot's element keeps only what Kimchi has no place for (the stored NIC
+ *    model and disk bus). A copy of the access list an older virtbot made in its own `<access>`
+ *    is read together with Kimchi's: only who is on both lists has access (deny by default),
+ *    `drift` says who is on one only; the next write drops the copy.
+ *  - `virtbot` (and `auto` on other VMs): virtbot's element; Kimchi's OS and access list are
+ *    read only where virtbot's element has none.
  *
- * virtbot writes its element with libvirt's own metadata API (`virsh metadata --set`), which
- * replaces only the element of virtbot's namespace; when only the users and groups change,
- * only `<access>` inside it is rebuilt, every other child is kept as read.
+ * Elements are written with libvirt's own metadata API (`virsh metadata --set`), which replaces
+ * only the element of one namespace, through `Hypervisor.updateMetadata` (metadata-update.ts):
+ * locked across virtbot processes, read back and verified.
  */
+import { KIMCHI_NS, readKimchi } from './kimchi.js';
 import {
+  bare,
   buildXml,
   child,
   el,
   elements,
+  embedElement,
   isElement,
   localName,
   namespaceOf,
   textEl,
   textOf,
   type XmlElement,
-  type XmlNode,
 } from './xml.js';
 
+export { KIMCHI_NS };
 export const VIRTBOT_NS = 'urn:x-virtbot:domain:1';
 export const VIRTBOT_PREFIX = 'virtbot';
-export const KIMCHI_NS = 'https://github.com/kimchi-project/kimchi';
+
+/** The host option: whose metadata format holds OS and access (see above). */
+export type MetadataMode = 'auto' | 'virtbot' | 'kimchi';
 
 export interface VmMetadata {
   distro?: string;
@@ -47,6 +58,10 @@ export interface VmMetadata {
   source: 'virtbot' | 'kimchi' | 'none';
   /** Where the users and groups were found. */
   accessSource: 'virtbot' | 'kimchi' | 'none';
+  /** Whose element virtbot writes this VM's OS and access list to (absent: virtbot's). */
+  format?: 'virtbot' | 'kimchi';
+  /** Kimchi format, with an old copy of the list in virtbot's `<access>` that differs: who is on one list only. */
+  drift?: { onlyVirtbot: string[]; onlyKimchi: string[] };
 }
 
 /** Values stored in metadata: plain words only, so the element is always one safe line. */
@@ -63,20 +78,6 @@ function checkValue(what: string, value: string): string {
   if (!VALUE.test(value))
     throw new MetadataError(`${what} ${JSON.stringify(value)} cannot be stored in metadata`);
   return value;
-}
-
-/** Every element below `<metadata>` whose namespace is `ns`, with local name `name`, at any depth. */
-function findNs(metadata: XmlElement, ns: string, name: string): XmlElement[] {
-  const found: XmlElement[] = [];
-  const walk = (node: XmlElement, scope: XmlElement[]) => {
-    for (const c of node.children) {
-      if (!isElement(c)) continue;
-      if (localName(c.name) === name && namespaceOf(c, scope) === ns) found.push(c);
-      walk(c, [...scope, c]);
-    }
-  };
-  walk(metadata, [metadata]);
-  return found;
 }
 
 function accessOf(access: XmlElement | undefined): { users: string[]; groups: string[] } | undefined {
@@ -105,29 +106,55 @@ export function virtbotElement(domain: XmlElement): XmlElement | undefined {
   );
 }
 
+/** Does this VM keep its OS and access list in Kimchi's format, under `mode`? */
+export function usesKimchi(domain: XmlElement, mode: MetadataMode = 'virtbot'): boolean {
+  return mode === 'kimchi' || (mode === 'auto' && readKimchi(domain) !== undefined);
+}
+
 /** Read what virtbot (or Kimchi) stored about a domain. */
-export function readVmMetadata(domain: XmlElement): VmMetadata {
+export function readVmMetadata(domain: XmlElement, options: { mode?: MetadataMode } = {}): VmMetadata {
   const meta: VmMetadata = { users: [], groups: [], source: 'none', accessSource: 'none' };
-  const metadata = child(domain, 'metadata');
-  if (!metadata) return meta;
   const ours = virtbotElement(domain);
   if (ours) {
     readOurs(ours, meta);
     meta.source = 'virtbot';
   }
-  const kimchiOs = findNs(metadata, KIMCHI_NS, 'os')[0];
-  if (kimchiOs && meta.distro === undefined) {
-    meta.distro = kimchiOs.attrs['distro'];
-    meta.version = kimchiOs.attrs['version'];
-    if (meta.source === 'none') meta.source = 'kimchi';
-  }
-  if (meta.accessSource === 'none') {
-    const kimchiAccess = accessOf(findNs(metadata, KIMCHI_NS, 'access')[0]);
-    if (kimchiAccess) {
-      meta.users = kimchiAccess.users;
-      meta.groups = kimchiAccess.groups;
+  const kimchi = readKimchi(domain);
+  if (usesKimchi(domain, options.mode)) {
+    meta.format = 'kimchi';
+    if (kimchi?.distro !== undefined) {
+      meta.distro = kimchi.distro;
+      meta.version = kimchi.version;
+      if (meta.source === 'none') meta.source = 'kimchi';
+    }
+    if (kimchi?.users !== undefined) {
+      const k = { users: kimchi.users, groups: kimchi.groups ?? [] };
+      if (meta.accessSource === 'virtbot') {
+        // An older virtbot's copy: only who is on both lists (deny by default).
+        const both = (a: string[], b: string[]) => a.filter((x) => b.includes(x));
+        const only = (a: string[], b: string[]) => a.filter((x) => !b.includes(x));
+        const onlyVirtbot = [...only(meta.users, k.users), ...only(meta.groups, k.groups)];
+        const onlyKimchi = [...only(k.users, meta.users), ...only(k.groups, meta.groups)];
+        if (onlyVirtbot.length + onlyKimchi.length > 0) meta.drift = { onlyVirtbot, onlyKimchi };
+        meta.users = both(meta.users, k.users);
+        meta.groups = both(meta.groups, k.groups);
+      } else {
+        meta.users = k.users;
+        meta.groups = k.groups;
+      }
       meta.accessSource = 'kimchi';
     }
+    return meta;
+  }
+  if (kimchi && meta.distro === undefined && kimchi.distro !== undefined) {
+    meta.distro = kimchi.distro;
+    meta.version = kimchi.version;
+    if (meta.source === 'none') meta.source = 'kimchi';
+  }
+  if (meta.accessSource === 'none' && kimchi?.users !== undefined) {
+    meta.users = kimchi.users;
+    meta.groups = kimchi.groups ?? [];
+    meta.accessSource = 'kimchi';
   }
   return meta;
 }
@@ -150,18 +177,6 @@ export function readOurs(ours: XmlElement, into: VmMetadata): VmMetadata {
     }
   }
   return into;
-}
-
-/** Strip namespace prefixes and whitespace-only text: the form `virsh metadata --set` takes. */
-function bare(node: XmlElement): XmlElement {
-  const attrs: Record<string, string> = {};
-  for (const [k, v] of Object.entries(node.attrs)) if (k !== 'xmlns' && !k.startsWith('xmlns:')) attrs[k] = v;
-  const children: XmlNode[] = [];
-  for (const c of node.children) {
-    if (isElement(c)) children.push(bare(c));
-    else if ('text' in c && c.text.trim() !== '') children.push({ text: c.text.trim() });
-  }
-  return { name: localName(node.name), attrs, children };
 }
 
 export function accessElement(users: readonly string[], groups: readonly string[]): XmlElement {
@@ -227,26 +242,5 @@ export function metadataLine(element: XmlElement): string {
 
 /** Put a prefixed copy of the virtbot element into a domain's `<metadata>` (for define). */
 export function embedVirtbotElement(domain: XmlElement, element: XmlElement): void {
-  const prefixed = (node: XmlElement): XmlElement => ({
-    name: `${VIRTBOT_PREFIX}:${localName(node.name)}`,
-    attrs: { ...node.attrs },
-    children: node.children.map((c) => (isElement(c) ? prefixed(c) : c)),
-  });
-  const ours = prefixed(bare(element));
-  ours.attrs = { [`xmlns:${VIRTBOT_PREFIX}`]: VIRTBOT_NS, ...ours.attrs };
-  let metadata = child(domain, 'metadata');
-  if (!metadata) {
-    metadata = el('metadata');
-    // libvirt puts <metadata> after <name>, <uuid>, <title>, <description>.
-    const after = ['description', 'title', 'uuid', 'name'];
-    let at = -1;
-    for (const name of after) {
-      at = domain.children.findIndex((c) => isElement(c) && c.name === name);
-      if (at >= 0) break;
-    }
-    domain.children.splice(at + 1, 0, metadata);
-  }
-  const existing = virtbotElement(domain);
-  if (existing) metadata.children[metadata.children.indexOf(existing)] = ours;
-  else metadata.children.push(ours);
+  embedElement(domain, element, VIRTBOT_PREFIX, VIRTBOT_NS, virtbotElement(domain));
 }

@@ -14,6 +14,7 @@ import ssh2 from 'ssh2';
 import { readSecret } from '../config/read-secret.js';
 import type { HostConfig, SshConfig } from '../config/sections/hosts.js';
 import type { HostBackend } from './backend.js';
+import { describeKey, HostKeyError, SshAuthError, SshUnreachableError, socketReason } from './ssh/errors.js';
 import {
   closeOnce,
   messageOf,
@@ -25,13 +26,9 @@ import {
 
 type Client = InstanceType<typeof ssh2.Client>;
 type SFTPWrapper = Parameters<Parameters<Client['sftp']>[0]>[1];
+type ParsedKey = Exclude<ReturnType<typeof ssh2.utils.parseKey>, Error | unknown[]>;
 
-export class HostKeyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'HostKeyError';
-  }
-}
+export { HostKeyError, SshAuthError, SshUnreachableError } from './ssh/errors.js';
 
 /** POSIX shell single-quoting, for the fixed remote command line (the URI comes from the config). */
 export function shellQuote(text: string): string {
@@ -137,9 +134,11 @@ async function trustedKeys(ssh: SshConfig): Promise<KnownKey[]> {
 // ------------------------------------------------------------------ connection
 
 export interface SshSessionOptions {
-  /** First reconnect delay (ms); doubles per failure up to maxBackoffMs. */
+  /** First reconnect delay (ms); doubles per failure up to maxBackoffMs. 0: none (the host's circuit breaker decides). */
   backoffMs?: number;
   maxBackoffMs?: number;
+  /** Waits out a reconnect delay (tests pass one that records it). */
+  delay?: (ms: number) => Promise<void>;
 }
 
 /** One SSH connection to a host, opened on demand and reopened (with backoff) when it drops. */
@@ -149,6 +148,9 @@ export class SshSession {
   private sftpSession: Promise<SFTPWrapper> | null = null;
   private failures = 0;
   private closed = false;
+  private parsedKey: Promise<ParsedKey> | null = null;
+  private keyDescription = 'of the config';
+  private readonly listeners: ((up: boolean, reason?: string) => void)[] = [];
   /** Connections opened so far. */
   connects = 0;
   lastError: string | undefined;
@@ -174,7 +176,8 @@ export class SshSession {
     if (this.failures > 0) {
       const base = this.options.backoffMs ?? 500;
       const delay = Math.min(this.options.maxBackoffMs ?? 30_000, base * 2 ** (this.failures - 1));
-      await new Promise((r) => setTimeout(r, delay));
+      if (delay > 0)
+        await (this.options.delay ?? ((ms) => new Promise<void>((r) => setTimeout(r, ms))))(delay);
     }
     try {
       const client = await this.connectOnce();
@@ -188,22 +191,69 @@ export class SshSession {
     }
   }
 
+  /** The private key, read and decrypted once (bcrypt key derivation is slow) and reused on reconnects. */
+  private async key(): Promise<ParsedKey> {
+    if (!this.parsedKey) {
+      const parse = async (): Promise<ParsedKey> => {
+        const ssh = this.ssh;
+        let text = await readSecret(ssh.privateKey, `ssh private key of ${this.hostName}`);
+        let path: string | undefined;
+        // A file secret holds the key itself; an environment variable may hold the key or its path.
+        if ('env' in ssh.privateKey && text.startsWith('/') && !text.includes('PRIVATE KEY')) {
+          path = text;
+          text = await readFile(text, 'utf8');
+        }
+        this.keyDescription = describeKey(ssh.privateKey, path);
+        const passphrase = ssh.passphrase
+          ? await readSecret(ssh.passphrase, `ssh key passphrase of ${this.hostName}`)
+          : undefined;
+        const parsed = ssh2.utils.parseKey(text, passphrase);
+        if (parsed instanceof Error) {
+          throw new VirshConnectionError(
+            `cannot use the SSH key ${this.keyDescription} for ${this.hostName}: ${parsed.message}`,
+          );
+        }
+        return Array.isArray(parsed) ? parsed[0]! : parsed;
+      };
+      const pending = parse();
+      // A failure is not cached: the file may be fixed before the next try.
+      pending.catch(() => {
+        if (this.parsedKey === pending) this.parsedKey = null;
+      });
+      this.parsedKey = pending;
+    }
+    return this.parsedKey;
+  }
+
+  /** Read and decrypt the key now (at start-up), so that the first connection does not pay for it. */
+  async prepare(): Promise<void> {
+    await this.key();
+  }
+
+  /** Called with `true` when a connection is up, `false` (and why) when it is gone. */
+  onChange(listener: (up: boolean, reason?: string) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private emit(up: boolean, reason?: string): void {
+    for (const l of this.listeners) l(up, reason);
+  }
+
   private async connectOnce(): Promise<Client> {
     const ssh = this.ssh;
     const trusted = await trustedKeys(ssh);
-    let privateKey = await readSecret(ssh.privateKey, `ssh private key of ${this.hostName}`);
-    // A file secret holds the key itself; an environment variable may hold the key or its path.
-    if ('env' in ssh.privateKey && privateKey.startsWith('/') && !privateKey.includes('PRIVATE KEY')) {
-      privateKey = await readFile(privateKey, 'utf8');
-    }
-    const passphrase = ssh.passphrase
-      ? await readSecret(ssh.passphrase, `ssh key passphrase of ${this.hostName}`)
-      : undefined;
+    const privateKey = await this.key();
     const where = `${this.hostName} (${knownHostsName(ssh.host, ssh.port)})`;
+    const login = `${ssh.user}@${knownHostsName(ssh.host, ssh.port).replace(/^\[(.*)\]:/, '$1:')}`;
     return new Promise<Client>((resolve, reject) => {
       const client = new ssh2.Client();
       let refused: string | null = null;
       let settled = false;
+      const failed = (error: Error & { level?: string; code?: string }): Error => {
+        if (refused !== null) return new VirshConnectionError(`SSH to ${where} failed: ${refused}`);
+        if (error.level === 'client-authentication') return new SshAuthError(login, this.keyDescription);
+        return new SshUnreachableError(login, socketReason(error));
+      };
       client.on('ready', () => {
         settled = true;
         if (this.closed) {
@@ -214,22 +264,28 @@ export class SshSession {
         }
         this.client = client;
         this.connects++;
+        this.emit(true);
         resolve(client);
       });
       client.on('error', (error) => {
         if (!settled) {
           settled = true;
-          reject(new VirshConnectionError(`SSH to ${where} failed: ${refused ?? error.message}`));
+          reject(failed(error));
         }
       });
       client.on('close', () => {
         if (this.client === client) {
           this.client = null;
           this.sftpSession = null;
+          if (!this.closed) this.emit(false, 'the SSH connection was lost');
         }
         if (!settled) {
           settled = true;
-          reject(new VirshConnectionError(`SSH to ${where} closed: ${refused ?? 'connection lost'}`));
+          reject(
+            refused !== null
+              ? new VirshConnectionError(`SSH to ${where} closed: ${refused}`)
+              : new SshUnreachableError(login, 'the connection closed before SSH was ready'),
+          );
         }
       });
       try {
@@ -237,8 +293,8 @@ export class SshSession {
           host: ssh.host,
           port: ssh.port,
           username: ssh.user,
-          privateKey,
-          ...(passphrase !== undefined ? { passphrase } : {}),
+          // The parsed key goes in as an auth method: ssh2 reads `privateKey` only as text.
+          authHandler: [publicKeyAuth(ssh.user, privateKey)],
           hostVerifier: (key: Buffer) => {
             refused = checkHostKey(key, trusted, where);
             return refused === null;
@@ -378,6 +434,19 @@ export class SshSession {
   }
 
   /** One SFTP request, failed by a timeout or by the loss of the connection (ssh2 leaves its callback pending then). */
+  /** Read a (small, fixed) file on the host over SFTP. */
+  async readFile(path: string): Promise<string> {
+    const sftp = await this.sftp();
+    let text = '';
+    await this.sftpCall(sftp, 'read', (cb) =>
+      sftp.readFile(path, { encoding: 'utf8' }, (error, data) => {
+        if (!error) text = typeof data === 'string' ? data : data.toString('utf8');
+        cb(error);
+      }),
+    );
+    return text;
+  }
+
   private sftpCall(
     sftp: SFTPWrapper,
     what: string,
@@ -420,6 +489,11 @@ export class SshSession {
   }
 }
 
+function publicKeyAuth(username: string, key: ParsedKey): ssh2.AuthMethod {
+  const method: ssh2.PublicKeyAuthMethod = { type: 'publickey', username, key };
+  return method;
+}
+
 /** A promise that fails with VirshConnectionError when it has not settled within `ms`. */
 function withTimeout<T>(
   ms: number,
@@ -449,8 +523,11 @@ export class SshBackend implements HostBackend {
   readonly shell: VirshShell;
   readonly session: SshSession;
 
+  private readonly uri: string;
+
   constructor(host: HostConfig, options: SshSessionOptions & { timeoutMs?: number } = {}) {
     if (!host.ssh) throw new Error(`host '${host.name}' has no ssh settings`);
+    this.uri = host.uri;
     this.session = new SshSession(host.name, host.ssh, options);
     const timeoutMs = options.timeoutMs ?? host.ssh.timeoutSeconds * 1000;
     this.shell = new VirshShell({
@@ -467,6 +544,22 @@ export class SshBackend implements HostBackend {
 
   getent(database: 'passwd' | 'group'): Promise<string> {
     return this.session.exec(`getent ${database}`);
+  }
+
+  readFile(path: string): Promise<string> {
+    return this.session.readFile(path);
+  }
+
+  prepare(): Promise<void> {
+    return this.session.prepare();
+  }
+
+  spawnVirsh(): Promise<ShellProcess> {
+    return this.session.virshProcess(this.uri);
+  }
+
+  onLinkChange(listener: (up: boolean, reason?: string) => void): void {
+    this.session.onChange(listener);
   }
 
   async close(): Promise<void> {

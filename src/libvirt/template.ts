@@ -6,6 +6,7 @@
 import type { TemplateConfig } from '../config/sections/hosts.js';
 import { parseSize } from '../grammar/types.js';
 import { diskElement, nicElement, targetPrefix } from './domain.js';
+import { embedKimchiElement, kimchiElementWith } from './kimchi.js';
 import { embedVirtbotElement, newVirtbotElement } from './metadata.js';
 import { type DeviceDefaults, deviceDefaults } from './os-defaults.js';
 import { buildXml, el, elements, parseXml, textEl, textOf, type XmlElement } from './xml.js';
@@ -52,6 +53,11 @@ export interface NewDomain {
   diskPath: string;
   diskFormat: string;
   macs: string[];
+  /**
+   * Whose format holds the OS and access list (the host's `metadata` option; `kimchi`: Kimchi's
+   * element, so that Kimchi reads the VM's distro and users). Default: virtbot's.
+   */
+  metadataFormat?: 'virtbot' | 'kimchi';
 }
 
 /** Build the domain XML (as a tree and as text). */
@@ -92,14 +98,25 @@ export function buildDomain(options: NewDomain): { root: XmlElement; xml: string
       el('console', { type: 'pty' }),
     ]),
   ]);
-  embedVirtbotElement(
-    domain,
-    newVirtbotElement({
-      distro: template.distro,
-      version: template.version,
-      nicModel: defaults.nicModel,
-      diskBus: defaults.diskBus,
-    }),
-  );
+  const ours = newVirtbotElement({
+    distro: template.distro,
+    version: template.version,
+    nicModel: defaults.nicModel,
+    diskBus: defaults.diskBus,
+  });
+  if (options.metadataFormat === 'kimchi') {
+    // Kimchi's element holds the OS and the (empty) access list; virtbot's only the devices.
+    ours.children = ours.children.filter((c) => !('name' in c) || c.name === 'devices');
+    embedVirtbotElement(domain, ours);
+    embedKimchiElement(
+      domain,
+      kimchiElementWith(domain, {
+        distro: template.distro,
+        version: template.version,
+        users: [],
+        groups: [],
+      }),
+    );
+  } else embedVirtbotElement(domain, ours);
   return { root: domain, xml: buildXml(domain), defaults };
 }

@@ -21,7 +21,14 @@
  *
  * Commands are serialized; each has a timeout. A process that dies is restarted for the next
  * command, and a command in flight when it died (or timed out) fails with
- * VirshConnectionError: its outcome is unknown, it is never reported as done.
+ * VirshConnectionError: its outcome is unknown, it is never reported as done. A process that
+ * cannot be started, or whose virsh cannot connect to libvirt, fails with VirshStartError (a
+ * VirshConnectionError whose command never ran).
+ *
+ * Batches. `runBatch` writes several commands, each with its own marker line, in one write:
+ * virsh still reads and runs them one after the other, but over SSH they cost one round trip
+ * instead of one each. Each command of a batch gets its own result (its output or its
+ * VirshError); a lost connection or the timeout fails the whole batch.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -62,11 +69,26 @@ export class VirshConnectionError extends Error {
   }
 }
 
+/**
+ * virsh could not be started, or could not connect to libvirt: nothing was run. The host's
+ * health (see health.ts) counts these, not the failures of single commands.
+ */
+export class VirshStartError extends VirshConnectionError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message);
+    this.name = 'VirshStartError';
+    if (options?.cause !== undefined) (this as { cause?: unknown }).cause = options.cause;
+  }
+}
+
 export interface VirshResult {
   stdout: string;
   /** Non-error stderr (warnings). */
   stderr: string;
 }
+
+/** One command's result in a batch: its output, or the error virsh reported for it. */
+export type BatchResult = ({ ok: true } & VirshResult) | { ok: false; error: VirshError };
 
 export interface VirshShellOptions {
   /** For messages: the host name. */
@@ -87,7 +109,6 @@ interface Pending {
   first: boolean;
   resolve(result: { stdout: string; stderr: string }): void;
   reject(error: Error): void;
-  timer: NodeJS.Timeout;
 }
 
 interface Live {
@@ -95,7 +116,8 @@ interface Live {
   out: string;
   err: string;
   closed: boolean;
-  pending: Pending | null;
+  /** Commands written and not answered yet, in the order virsh runs them. */
+  queue: Pending[];
 }
 
 export class VirshShell {
@@ -128,6 +150,21 @@ export class VirshShell {
     return job;
   }
 
+  /**
+   * Run several commands in one write (one round trip); resolves with one result per command, in
+   * order. Rejects (VirshConnectionError) when the process is lost or the batch times out.
+   */
+  runBatch(
+    commands: readonly { command: string; args?: readonly VirshArg[] }[],
+    options: { timeoutMs?: number } = {},
+  ): Promise<BatchResult[]> {
+    const lines = commands.map((c) => virshCommandLine(c.command, c.args ?? []));
+    if (lines.length === 0) return Promise.resolve([]);
+    const job = this.tail.then(() => this.executeBatch(lines, options.timeoutMs ?? this.timeoutMs));
+    this.tail = job.catch(() => undefined);
+    return job;
+  }
+
   /** Stop the process; later commands fail. */
   async close(): Promise<void> {
     this.closed = true;
@@ -143,16 +180,21 @@ export class VirshShell {
   }
 
   private async execute(line: string, timeoutMs: number): Promise<VirshResult> {
-    if (this.closed) throw new VirshConnectionError(`virsh on ${this.host} is closed`, line);
+    const [result] = await this.executeBatch([line], timeoutMs);
+    if (!result!.ok) throw result!.error;
+    return { stdout: result!.stdout, stderr: result!.stderr };
+  }
+
+  private async executeBatch(lines: string[], timeoutMs: number): Promise<BatchResult[]> {
+    if (this.closed) throw new VirshConnectionError(`virsh on ${this.host} is closed`, lines[0]);
     const live = await this.ensureLive();
-    const { stdout, stderr } = await this.exchange(live, line, timeoutMs);
-    const errors = stderr
-      .split('\n')
-      .filter((l) => l.startsWith('error: '))
-      .map((l) => l.slice('error: '.length).trim())
-      .filter((l) => l !== '');
-    if (errors.length > 0) throw new VirshError(errors.join(': '), line, stderr);
-    return { stdout, stderr };
+    const outputs = await this.exchange(live, lines, timeoutMs);
+    return outputs.map(({ stdout, stderr }, i): BatchResult => {
+      const errors = errorLines(stderr);
+      if (errors.length > 0)
+        return { ok: false, error: new VirshError(errors.join(': '), lines[i]!, stderr) };
+      return { ok: true, stdout, stderr };
+    });
   }
 
   private async ensureLive(): Promise<Live> {
@@ -170,10 +212,10 @@ export class VirshShell {
     try {
       proc = await this.options.spawn();
     } catch (error) {
-      throw new VirshConnectionError(`cannot start virsh on ${this.host}: ${messageOf(error)}`);
+      throw new VirshStartError(`cannot start virsh on ${this.host}: ${messageOf(error)}`, { cause: error });
     }
     this.starts++;
-    const live: Live = { proc, out: '', err: '', closed: false, pending: null };
+    const live: Live = { proc, out: '', err: '', closed: false, queue: [] };
     proc.onStdout((chunk) => {
       live.out += chunk;
       this.check(live);
@@ -185,10 +227,8 @@ export class VirshShell {
     proc.onClose((reason) => {
       live.closed = true;
       if (this.live === live) this.live = null;
-      const pending = live.pending;
-      if (pending) {
-        live.pending = null;
-        clearTimeout(pending.timer);
+      const lost = live.queue.splice(0);
+      for (const pending of lost) {
         pending.reject(
           new VirshConnectionError(
             `virsh on ${this.host} ${reason} while running \`${shortLine(pending.line)}\`: outcome unknown`,
@@ -198,19 +238,22 @@ export class VirshShell {
       }
     });
     // A no-op exchange proves the process reads commands and libvirt is connected.
-    const hello = await this.exchange(live, 'uri', this.startTimeoutMs, true).catch((error: unknown) => {
+    const [hello] = await this.exchange(live, ['uri'], this.startTimeoutMs, true).catch((error: unknown) => {
       proc.kill();
+      // virsh that cannot connect prints why and exits before its first prompt.
+      const said = errorLines(live.err);
+      if (said.length > 0)
+        throw new VirshStartError(`virsh on ${this.host} cannot connect: ${said.join(': ')}`, {
+          cause: error,
+        });
       throw error instanceof VirshConnectionError
-        ? new VirshConnectionError(`cannot start virsh on ${this.host}: ${error.message}`)
+        ? new VirshStartError(`cannot start virsh on ${this.host}: ${error.message}`, { cause: error })
         : error;
     });
-    const startupErrors = hello.stderr
-      .split('\n')
-      .filter((l) => l.startsWith('error: '))
-      .map((l) => l.slice(7));
+    const startupErrors = errorLines(hello!.stderr);
     if (startupErrors.length > 0) {
       proc.kill();
-      throw new VirshConnectionError(`virsh on ${this.host} cannot connect: ${startupErrors.join(': ')}`);
+      throw new VirshStartError(`virsh on ${this.host} cannot connect: ${startupErrors.join(': ')}`);
     }
     if (this.closed) {
       proc.kill();
@@ -220,82 +263,121 @@ export class VirshShell {
     return live;
   }
 
+  /** Write `lines` (each followed by its marker) in one write; resolves with each one's output. */
   private exchange(
     live: Live,
-    line: string,
+    lines: readonly string[],
     timeoutMs: number,
     first = false,
-  ): Promise<{ stdout: string; stderr: string }> {
-    return new Promise((resolve, reject) => {
-      if (live.closed) {
-        reject(new VirshConnectionError(`virsh on ${this.host} is not running`, line));
-        return;
-      }
-      const nonce = randomBytes(16).toString('hex');
-      const timer = setTimeout(() => {
-        if (live.pending?.nonce !== nonce) return;
-        live.pending = null;
-        // The process state is unknown now: replace it.
-        live.closed = true;
-        if (this.live === live) this.live = null;
-        live.proc.kill();
-        reject(
+  ): Promise<{ stdout: string; stderr: string }[]> {
+    if (live.closed) {
+      return Promise.reject(new VirshConnectionError(`virsh on ${this.host} is not running`, lines[0]));
+    }
+    const batch: Pending[] = [];
+    const results = lines.map(
+      (line, i) =>
+        new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
+          batch.push({
+            nonce: randomBytes(16).toString('hex'),
+            line,
+            first: first && i === 0,
+            resolve,
+            reject,
+          });
+        }),
+    );
+    const all = Promise.all(results);
+    // Every member is rejected together when one is; keep the others' rejections handled.
+    for (const r of results) r.catch(() => undefined);
+    const timer = setTimeout(() => {
+      const waiting = batch.filter((p) => live.queue.includes(p));
+      if (waiting.length === 0) return;
+      // The process state is unknown now: replace it.
+      live.closed = true;
+      if (this.live === live) this.live = null;
+      const dropped = live.queue.splice(0);
+      live.proc.kill();
+      const line = waiting[0]!.line;
+      for (const p of dropped) {
+        p.reject(
           new VirshConnectionError(
             `virsh on ${this.host} did not answer \`${shortLine(line)}\` within ${Math.round(timeoutMs / 1000)} s: outcome unknown`,
-            line,
+            p.line,
           ),
         );
-      }, timeoutMs);
-      live.pending = { nonce, line, first, resolve, reject, timer };
-      try {
-        live.proc.write(`${line}\n${markerLine(nonce)}\n`);
-      } catch (error) {
-        live.pending = null;
-        clearTimeout(timer);
-        reject(new VirshConnectionError(`cannot write to virsh on ${this.host}: ${messageOf(error)}`, line));
-        return;
       }
-      this.check(live);
-    });
+    }, timeoutMs);
+    all.then(
+      () => clearTimeout(timer),
+      () => clearTimeout(timer),
+    );
+    live.queue.push(...batch);
+    try {
+      live.proc.write(batch.map((p) => `${p.line}\n${markerLine(p.nonce)}\n`).join(''));
+    } catch (error) {
+      for (const p of batch) {
+        const at = live.queue.indexOf(p);
+        if (at >= 0) live.queue.splice(at, 1);
+        p.reject(
+          new VirshConnectionError(`cannot write to virsh on ${this.host}: ${messageOf(error)}`, p.line),
+        );
+      }
+      return all;
+    }
+    this.check(live);
+    return all;
   }
 
   private check(live: Live): void {
-    const pending = live.pending;
-    if (!pending) return;
-    const errEnd = `error: VBEND ${pending.nonce}\n`;
-    const errAt = live.err.indexOf(errEnd);
-    if (errAt < 0) return;
-    const outEnd = `${PROMPT}${markerLine(pending.nonce)}\n`;
-    const outAt = live.out.indexOf(outEnd);
-    if (outAt < 0) return;
-    let stdout = live.out.slice(0, outAt);
-    const stderr = live.err.slice(0, errAt);
-    live.out = live.out.slice(outAt + outEnd.length);
-    live.err = live.err.slice(errAt + errEnd.length);
-    live.pending = null;
-    clearTimeout(pending.timer);
-    if (pending.first) {
-      const prompt = stdout.indexOf(PROMPT);
-      if (prompt > 0) stdout = stdout.slice(prompt);
+    for (;;) {
+      const pending = live.queue[0];
+      if (!pending) return;
+      const errEnd = `error: VBEND ${pending.nonce}\n`;
+      const errAt = live.err.indexOf(errEnd);
+      if (errAt < 0) return;
+      const outEnd = `${PROMPT}${markerLine(pending.nonce)}\n`;
+      const outAt = live.out.indexOf(outEnd);
+      if (outAt < 0) return;
+      let stdout = live.out.slice(0, outAt);
+      const stderr = live.err.slice(0, errAt);
+      live.out = live.out.slice(outAt + outEnd.length);
+      live.err = live.err.slice(errAt + errEnd.length);
+      live.queue.shift();
+      if (pending.first) {
+        const prompt = stdout.indexOf(PROMPT);
+        if (prompt > 0) stdout = stdout.slice(prompt);
+      }
+      // The stream must open with readline's echo of our own line. Anything else (a garbled echo,
+      // bytes no command of ours printed) means the framing cannot be trusted: fail rather than
+      // return someone else's bytes as output.
+      const echoed = `${PROMPT}${pending.line}\n`;
+      if (!stdout.startsWith(echoed)) {
+        live.closed = true;
+        if (this.live === live) this.live = null;
+        const rest = live.queue.splice(0);
+        live.proc.kill();
+        for (const p of [pending, ...rest]) {
+          p.reject(
+            new VirshConnectionError(
+              `virsh on ${this.host} garbled the echo of \`${shortLine(pending.line)}\`: outcome unknown`,
+              p.line,
+            ),
+          );
+        }
+        return;
+      }
+      pending.resolve({ stdout: stdout.slice(echoed.length), stderr });
     }
-    // The stream must open with readline's echo of our own line. Anything else (a garbled echo,
-    // bytes no command of ours printed) means the framing cannot be trusted: fail rather than
-    // return someone else's bytes as output.
-    const echoed = `${PROMPT}${pending.line}\n`;
-    if (!stdout.startsWith(echoed)) {
-      live.closed = true;
-      if (this.live === live) this.live = null;
-      live.proc.kill();
-      pending.reject(
-        new VirshConnectionError(
-          `virsh on ${this.host} garbled the echo of \`${shortLine(pending.line)}\`: outcome unknown`,
-          pending.line,
-        ),
-      );
-      return;
-    }
-    pending.resolve({ stdout: stdout.slice(echoed.length), stderr });
   }
+}
+
+/** The messages of a command's `error:` lines (virsh reports every failure that way). */
+function errorLines(stderr: string): string[] {
+  return stderr
+    .split('\n')
+    .filter((l) => l.startsWith('error: '))
+    .map((l) => l.slice('error: '.length).trim())
+    .filter((l) => l !== '');
 }
 
 /** The line that ends a command: its echo ends stdout, its output ("error: VBEND <nonce>") stderr. */

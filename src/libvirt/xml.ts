@@ -232,3 +232,66 @@ export function namespaceOf(element: XmlElement, scope: readonly XmlElement[] = 
   }
   return undefined;
 }
+
+/** Elements of namespace `ns` with local name `name` below `root`, at any depth, in document order. */
+export function findInNamespace(root: XmlElement, ns: string, name: string): XmlElement[] {
+  const found: XmlElement[] = [];
+  const walk = (node: XmlElement, scope: XmlElement[]) => {
+    for (const c of node.children) {
+      if (!isElement(c)) continue;
+      if (localName(c.name) === name && namespaceOf(c, scope) === ns) found.push(c);
+      walk(c, [...scope, c]);
+    }
+  };
+  walk(root, [root]);
+  return found;
+}
+
+/**
+ * The element without namespace prefixes, `xmlns` attributes and whitespace-only text: the form
+ * libvirt's metadata API takes (`virsh metadata --set`) and gives back.
+ */
+export function bare(node: XmlElement): XmlElement {
+  const attrs: Record<string, string> = {};
+  for (const [k, v] of Object.entries(node.attrs)) if (k !== 'xmlns' && !k.startsWith('xmlns:')) attrs[k] = v;
+  const children: XmlNode[] = [];
+  for (const c of node.children) {
+    if (isElement(c)) children.push(bare(c));
+    else if ('text' in c && c.text.trim() !== '') children.push({ text: c.text.trim() });
+  }
+  return { name: localName(node.name), attrs, children };
+}
+
+/**
+ * Put a prefixed copy of a (bare) element into a domain's `<metadata>` under `ns`, replacing
+ * `existing`; as libvirt's metadata API would store it.
+ */
+export function embedElement(
+  domain: XmlElement,
+  element: XmlElement,
+  prefix: string,
+  ns: string,
+  existing: XmlElement | undefined,
+): void {
+  const prefixed = (node: XmlElement): XmlElement => ({
+    name: `${prefix}:${localName(node.name)}`,
+    attrs: { ...node.attrs },
+    children: node.children.map((c) => (isElement(c) ? prefixed(c) : c)),
+  });
+  const copy = prefixed(bare(element));
+  copy.attrs = { [`xmlns:${prefix}`]: ns, ...copy.attrs };
+  let metadata = child(domain, 'metadata');
+  if (!metadata) {
+    metadata = el('metadata');
+    // libvirt puts <metadata> after <name>, <uuid>, <title>, <description>.
+    const after = ['description', 'title', 'uuid', 'name'];
+    let at = -1;
+    for (const name of after) {
+      at = domain.children.findIndex((c) => isElement(c) && c.name === name);
+      if (at >= 0) break;
+    }
+    domain.children.splice(at + 1, 0, metadata);
+  }
+  if (existing) metadata.children[metadata.children.indexOf(existing)] = copy;
+  else metadata.children.push(copy);
+}

@@ -4,83 +4,28 @@
  * Every effect is checked with an independent `virsh dumpxml` (a separate local virsh process).
  * Skips, saying why, when the setup script's env file is missing.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { group as host } from '../../commands/host.js';
 import { group as network } from '../../commands/network.js';
 import { group as version } from '../../commands/version.js';
 import { group as vm } from '../../commands/vm.js';
-import { HostSchema, TemplateSchema } from '../../src/config/sections/hosts.js';
+import { TemplateSchema } from '../../src/config/sections/hosts.js';
 import type { HostBackend } from '../../src/libvirt/backend.js';
 import { HostRegistry } from '../../src/libvirt/hosts.js';
 import { SshBackend } from '../../src/libvirt/ssh.js';
 import { VirshConnectionError, VirshShell } from '../../src/libvirt/virsh-shell.js';
 import { parseXml } from '../../src/libvirt/xml.js';
 import { makeRunner } from '../libvirt/run-command.js';
+import { dumpxml, ENV_FILE, env, sshHost, virsh } from './env.js';
 
-const ENV_FILE = process.env['VIRTBOT_E2E_ENV'] ?? '/var/lib/virtbot-e2e/env.json';
-const run = promisify(execFile);
-
-interface E2eEnv {
-  uri: string;
-  ssh: {
-    host: string;
-    port: number;
-    user: string;
-    privateKey: string;
-    passphraseFile: string;
-    knownHosts: string;
-    hostKey: string;
-  };
-  pool: string;
-  network: string;
-  network2: string;
-  iso: string;
-  grantUsers: string[];
-  grantGroup: string;
-}
-
-const env: E2eEnv | null = existsSync(ENV_FILE)
-  ? (JSON.parse(readFileSync(ENV_FILE, 'utf8')) as E2eEnv)
-  : null;
 if (!env) {
   console.warn(
     `e2e libvirt suite skipped: ${ENV_FILE} not found — run 'sudo scripts/setup-libvirt.sh' first`,
   );
-}
-
-/** The independent observer: a separate, local virsh process (root in CI). */
-async function virsh(...args: string[]): Promise<string> {
-  const { stdout } = await run('virsh', ['-q', '-c', env!.uri, ...args], {
-    env: { ...process.env, LC_ALL: 'C.UTF-8' },
-  });
-  return stdout;
-}
-const dumpxml = (name: string, inactive = false) =>
-  virsh('dumpxml', ...(inactive ? ['--inactive'] : []), name);
-
-function sshHost(overrides: Record<string, unknown> = {}) {
-  return HostSchema.parse({
-    name: 'e2e',
-    uri: env!.uri,
-    // The test ISO lives outside the storage pools: the host's config lists its directory.
-    paths: [dirname(env!.iso)],
-    ssh: {
-      host: env!.ssh.host,
-      port: env!.ssh.port,
-      user: env!.ssh.user,
-      privateKey: { file: env!.ssh.privateKey },
-      passphrase: { file: env!.ssh.passphraseFile },
-      knownHosts: env!.ssh.knownHosts,
-      timeoutSeconds: 60,
-      ...overrides,
-    },
-  });
 }
 
 const TITLE = env

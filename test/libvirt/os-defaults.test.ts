@@ -1,5 +1,11 @@
 import { describe, expect, test } from 'vitest';
-import { compareVersions, deviceDefaults, isModern, OS_DEFAULTS } from '../../src/libvirt/os-defaults.js';
+import {
+  compareLooseVersion,
+  compareVersions,
+  deviceDefaults,
+  isModern,
+  OS_DEFAULTS,
+} from '../../src/libvirt/os-defaults.js';
 
 describe('the OS decides the device defaults, per arch (Kimchi scrum 2014-04-16)', () => {
   test.each([
@@ -20,6 +26,9 @@ describe('the OS decides the device defaults, per arch (Kimchi scrum 2014-04-16)
     ['x86_64', 'sles', '10', 'e1000', 'ide', 'ide'],
     ['i686', 'Debian', '7', 'virtio', 'virtio', 'ide'],
     ['x86_64', 'windows', '2019', 'e1000', 'ide', 'ide'],
+    ['x86_64', 'windows', 'xp', 'pcnet', 'ide', 'ide'],
+    ['i686', 'Windows', 'xp', 'pcnet', 'ide', 'ide'],
+    ['x86_64', 'windows', '7', 'e1000', 'ide', 'ide'],
     ['x86_64', 'plan9', '4', 'e1000', 'ide', 'ide'],
     ['ppc64', 'rhel', '6.5', 'virtio', 'virtio', 'scsi'],
     ['ppc64', 'rhel', '6.4', 'spapr-vlan', 'scsi', 'scsi'],
@@ -31,9 +40,17 @@ describe('the OS decides the device defaults, per arch (Kimchi scrum 2014-04-16)
     ['ppc64', 'sles', '11sp2', 'spapr-vlan', 'scsi', 'scsi'],
     ['ppc64', 'sles', '11', 'spapr-vlan', 'scsi', 'scsi'],
     ['ppc64', 'debian', '12', 'spapr-vlan', 'scsi', 'scsi'],
+    ['ppc64le', 'debian', '12', 'virtio', 'virtio', 'scsi'],
+    ['ppc64le', 'rhel', '6.4', 'virtio', 'virtio', 'scsi'],
+    ['ppc64le', undefined, undefined, 'virtio', 'virtio', 'scsi'],
+    ['s390x', 'rhel', '5', 'virtio', 'virtio', 'scsi'],
     ['mips', 'debian', '12', 'rtl8139', 'ide', 'ide'],
   ])('%s %s %s → NIC %s, disk %s, cdrom %s', (arch, distro, version, nicModel, diskBus, cdromBus) => {
-    expect(deviceDefaults(arch, distro, version)).toEqual({ nicModel, diskBus, cdromBus });
+    expect(deviceDefaults(arch, distro as string | undefined, version as string | undefined)).toEqual({
+      nicModel,
+      diskBus,
+      cdromBus,
+    });
   });
 
   test('an unknown guest gets the arch’s emulated devices; an unknown arch rtl8139', () => {
@@ -68,5 +85,14 @@ describe('the OS decides the device defaults, per arch (Kimchi scrum 2014-04-16)
     expect(compareVersions('11sp3', '11sp10')).toBe(-1);
     expect(compareVersions('11.1', '11sp3')).toBe(1);
     expect(compareVersions('6', '6.0')).toBe(-1);
+  });
+
+  test("Kimchi's LooseVersion order (custom specs): numbers before words", () => {
+    expect(compareLooseVersion('xp', 'xp')).toBe(0);
+    expect(compareLooseVersion('2019', 'xp')).toBe(-1);
+    expect(compareLooseVersion('vista', 'xp')).toBe(-1);
+    expect(compareLooseVersion('xp64', 'xp')).toBe(1);
+    expect(compareLooseVersion('11.1', '11sp3')).toBe(-1);
+    expect(compareLooseVersion('7.10', '7.9')).toBe(1);
   });
 });

@@ -47,6 +47,25 @@ describe.skipIf(NO_VIRSH)(NO_VIRSH ? `virsh shell — ${NO_VIRSH_REASON}` : 'vir
     return { sent, spawn };
   }
 
+  /** A shell whose process is killed when the first write containing `match` arrives after `arm()`. */
+  async function killedAtNextWrite(match = '') {
+    let armed = false;
+    const { spawn } = recording(localVirshSpawner(URI), (data, proc) => {
+      if (!armed || !data.includes(match)) return true;
+      armed = false;
+      proc.kill();
+      return false;
+    });
+    const s = shell(spawn);
+    await s.run('uri');
+    return {
+      s,
+      arm: () => {
+        armed = true;
+      },
+    };
+  }
+
   const HOSTILE = [
     'a;b',
     'x; destroy test',
@@ -271,6 +290,40 @@ describe.skipIf(NO_VIRSH)(NO_VIRSH ? `virsh shell — ${NO_VIRSH_REASON}` : 'vir
       expect(s.starts).toBe(2);
     });
 
+    test('a batch is one write; each command gets its own output or its own error, in order', async () => {
+      const { sent, spawn } = recording(localVirshSpawner(URI));
+      const s = shell(spawn);
+      await s.run('uri');
+      sent.length = 0;
+      const results = await s.runBatch([
+        { command: 'domstate', args: [{ option: '--domain', value: 'test' }] },
+        { command: 'dominfo', args: [{ option: '--domain', value: 'nope' }] },
+        { command: 'echo', args: [FORGED[0]!] },
+        { command: 'list', args: [{ option: '--all' }, { option: '--name' }] },
+      ]);
+      expect(sent).toHaveLength(1);
+      expect(sent[0]!.split('\n').filter((l) => l.startsWith('echo --err'))).toHaveLength(4);
+      expect(results.map((r) => r.ok)).toEqual([true, false, true, true]);
+      expect(results[0]).toMatchObject({ ok: true, stdout: 'running\n' });
+      expect(results[1]!.ok ? undefined : results[1]!.error).toBeInstanceOf(VirshError);
+      expect(results[2]).toMatchObject({ ok: true, stdout: FORGED[0] });
+      expect(results[3]).toMatchObject({ ok: true, stdout: 'test\n' });
+      // Still in step, one process.
+      expect((await s.run('echo', ['after'])).stdout).toBe('after');
+      expect(s.starts).toBe(1);
+    });
+
+    test('a batch whose process dies fails as a whole: outcome unknown', async () => {
+      const { s, arm } = await killedAtNextWrite();
+      arm();
+      const err = await s
+        .runBatch([{ command: 'domstate', args: ['test'] }, { command: 'uri' }])
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(VirshConnectionError);
+      expect((await s.runBatch([{ command: 'uri' }]))[0]).toMatchObject({ ok: true, stdout: `${URI}\n` });
+      expect(s.starts).toBe(2);
+    });
+
     // How fast a warm shell answers is bench/'s to measure; here, that it stays one process.
     test('a hundred commands run in one virsh process', async () => {
       const s = shell();
@@ -392,18 +445,8 @@ describe.skipIf(NO_VIRSH)(NO_VIRSH ? `virsh shell — ${NO_VIRSH_REASON}` : 'vir
 
   describe('failures are reported truthfully', () => {
     test('a process killed mid-command fails that command, and the next one restarts virsh', async () => {
-      let killNext = false;
-      const { spawn } = recording(localVirshSpawner(URI), (data, proc) => {
-        if (killNext && data.includes('setmem')) {
-          killNext = false;
-          proc.kill();
-          return false;
-        }
-        return true;
-      });
-      const s = shell(spawn);
-      await s.run('uri');
-      killNext = true;
+      const { s, arm } = await killedAtNextWrite('setmem');
+      arm();
       const err = await s
         .run('setmem', [
           { option: '--domain', value: 'test' },

@@ -27,6 +27,21 @@ const WORD = /^[A-Za-z0-9_.+-]{1,64}$/;
 /** Sizes as the chat grammar reads them: 512M, 1.5G, 10GiB, 1024 (KiB). */
 const SIZE = /^\d+(\.\d+)?\s*[kmgtp]?(i?b)?$/i;
 
+/** Which host accounts may be given access to VMs: the regular ones, as the host's login.defs says. */
+export const AccountsSchema = z
+  .object({
+    /** Read UID_MIN/UID_MAX/GID_MIN/GID_MAX from this file on the host. */
+    loginDefs: z.string().startsWith('/').default('/etc/login.defs'),
+    /** Override what login.defs says (or its defaults, 1000–60000). */
+    uidMin: z.number().int().nonnegative().optional(),
+    uidMax: z.number().int().nonnegative().optional(),
+    gidMin: z.number().int().nonnegative().optional(),
+    gidMax: z.number().int().nonnegative().optional(),
+    /** How long the host's account lists (getent) are reused. */
+    cacheSeconds: z.number().nonnegative().default(60),
+  })
+  .strict();
+
 export const HostSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'a host name is letters, digits, . _ -'),
@@ -47,6 +62,13 @@ export const HostSchema = z
       .optional(),
     /** Host bridges VMs may be connected to with bridge=; none unless listed. */
     bridges: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,14}$/, 'a bridge name')).optional(),
+    accounts: AccountsSchema.default({ loginDefs: '/etc/login.defs', cacheSeconds: 60 }),
+    /**
+     * Whose metadata format holds a VM's OS and access list: virtbot's own element, Kimchi's
+     * (`<kimchi:metadata>`: both tools then see the same), or `auto`: Kimchi's on VMs that have
+     * Kimchi metadata, virtbot's on the others.
+     */
+    metadata: z.enum(['auto', 'virtbot', 'kimchi']).default('auto'),
   })
   .strict();
 
@@ -83,5 +105,6 @@ export const HostsSection = {
 };
 
 export type SshConfig = z.infer<typeof SshSchema>;
+export type AccountsConfig = z.infer<typeof AccountsSchema>;
 export type HostConfig = z.infer<typeof HostSchema>;
 export type TemplateConfig = z.infer<typeof TemplateSchema>;
