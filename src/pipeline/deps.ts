@@ -3,9 +3,12 @@ import type { Confirmations } from '../auth/confirmations.js';
 import type { CommandRegistry } from '../command/registry.js';
 import type { Config } from '../config/schema.js';
 import type { AuditRecord } from '../core/types.js';
+import type { EventDesk } from '../events/types.js';
 import type { HostRegistry } from '../libvirt/hosts.js';
 import type { MeetingService } from '../meeting/service.js';
+import type { TaskRunner } from '../tasks/runner.js';
 import type { AuditFilter } from './context.js';
+import type { Authorized } from './invocation.js';
 
 /**
  * Where the pipeline records. Write-ahead: a command that changes a host has its intent made
@@ -30,4 +33,10 @@ export interface PipelineDeps {
   meetings: MeetingService | undefined;
   logger: Logger;
   now(): Date;
+  /** Long work becomes tasks here; without it, work runs within the turn. */
+  tasks?: TaskRunner;
+  /** Told of each change virtbot is about to make, so the events it causes link to it. */
+  ownChanges?: { note(invocation: Authorized, time: Date): void };
+  /** Event subscriptions, for the `events` commands. */
+  events?: EventDesk;
 }

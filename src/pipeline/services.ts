@@ -6,15 +6,19 @@
 import type { PendingInvocation } from '../auth/confirmations.js';
 import { historyFilter } from '../auth/history-visibility.js';
 import { CommandError, type ResumeRequest } from '../command/spec.js';
-import { accessOf } from '../libvirt/placement.js';
-import type { CommandContext, ConfirmationDesk, HistoryReader, PermissionDesk } from './context.js';
+import { accessOf, findVm } from '../libvirt/placement.js';
+import type { TaskRunner } from '../tasks/runner.js';
+import type { CommandContext, ConfirmationDesk, HistoryReader, PermissionDesk, TaskDesk } from './context.js';
 import type { PipelineDeps } from './deps.js';
-import type { Utterance } from './invocation.js';
+import { type Authorized, aimOf, type Utterance } from './invocation.js';
+import type { TurnRecorder } from './stages/record.js';
 
 export function commandServices(
   deps: PipelineDeps,
   utterance: Utterance,
   permissions: PermissionDesk,
+  /** The turn as it will run: what a task started by the command is about and records under. */
+  turn?: { invocation: Authorized; recorder: TurnRecorder },
 ): CommandContext {
   const config = deps.config();
   const { msg, identity } = utterance;
@@ -31,6 +35,39 @@ export function commandServices(
     confirmations: confirmationDesk(deps, utterance),
     access: config,
     ...(deps.meetings ? { meetings: deps.meetings } : {}),
+    tasks: taskDesk(deps.tasks, utterance, turn),
+    whereIs: (vm) => findVm(deps.hosts, vm, deps.hosts.names()),
+    ...(deps.events ? { events: deps.events } : {}),
+  };
+}
+
+function taskDesk(
+  runner: TaskRunner | undefined,
+  utterance: Utterance,
+  turn: { invocation: Authorized; recorder: TurnRecorder } | undefined,
+): TaskDesk {
+  const none = (): never => {
+    throw new CommandError('tasks are not kept here');
+  };
+  return {
+    run(spec) {
+      if (!runner || !turn) return spec.work({ signal: new AbortController().signal, progress: () => {} });
+      const { invocation, recorder } = turn;
+      const { msg, identity } = utterance;
+      return runner.run(spec, {
+        command: invocation.canonical,
+        path: invocation.command.path.join('.'),
+        ...aimOf(invocation.target),
+        who: { user: identity.user, nick: msg.sender.nick, proof: identity.proof },
+        place: msg.place,
+        placeKey: utterance.placeKey,
+        intentId: () => recorder.intent,
+        recorded: recorder.recorded,
+      });
+    },
+    list: () => runner?.list() ?? [],
+    get: (id) => runner?.get(id),
+    cancel: (id) => (runner ? runner.cancel(id) : Promise.resolve(none())),
   };
 }
 
