@@ -150,7 +150,7 @@ export async function guestFacts(
       { option: '--domain', value: vm },
       { option: '--os' },
       { option: '--hostname' },
-      { option: '--users' },
+      { option: '--user' },
       { option: '--timezone' },
     ]);
     return { facts: parseGuestinfo(stdout) };
