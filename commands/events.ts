@@ -96,9 +96,9 @@ const off = defineCommand({
       ...(args.vm !== undefined ? { vm: glob(args.vm, 'VM') } : {}),
     };
     const removed = await desk(ctx).remove({ ...ctx.place }, filter);
-    const configured = desk(ctx)
-      .list()
-      .filter((s) => s.by === 'config' && samePlace(s.place, ctx.place));
+    const configured = (await desk(ctx).list()).filter(
+      (s) => s.by === 'config' && samePlace(s.place, ctx.place),
+    );
     const still =
       configured.length > 0
         ? `; ${plural(configured.length, 'subscription')} of the config still apply (change them there)`
@@ -121,7 +121,7 @@ const list = defineCommand({
   args: {},
   examples: [{ input: 'events list', reply: '#examples gets no events' }],
   async run({ ctx }) {
-    const all = desk(ctx).list();
+    const all = await desk(ctx).list();
     const mine = all.filter((s) => samePlace(s.place, ctx.place));
     const others = new Set(
       all

@@ -119,7 +119,7 @@ export class Bot {
       warn,
     );
     this.events = new EventRouter({
-      subscriptions: () => this.subscriptions.list(),
+      subscriptions: () => this.subscriptions.current(),
       ownChanges,
       announce: (place, replies) => this.announce(place, replies),
       ...(minutes ? { minutes } : {}),

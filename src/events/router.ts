@@ -233,11 +233,12 @@ export function describeEvent(event: HostEvent, own?: OwnChange): string {
     return `host ${event.host} is back${event.detail ? `: ${event.detail}` : ''} (${when})`;
   const device = event.kind === 'device-added' || event.kind === 'device-removed';
   const verb = device ? (event.kind === 'device-added' ? 'got device' : 'released device') : VERB[event.kind];
-  const detail = event.detail ? (device ? ` ${event.detail}` : ` (${event.detail})`) : '';
-  const what = `${event.vm} on ${event.host} ${verb}${detail}`;
-  if (own) return `${what} — by ${own.who}'s \`${own.path}\`, ${clock(own.time)}`;
+  const what = `${event.vm} on ${event.host} ${verb}${device && event.detail ? ` ${event.detail}` : ''}`;
+  const detail = !device && event.detail ? event.detail : undefined;
+  if (own)
+    return `${what}${detail ? ` (${detail})` : ''} — by ${own.who}'s \`${own.path}\`, ${clock(own.time)}`;
   const outside = event.kind === 'started' || event.kind === 'stopped' ? ' outside virtbot' : '';
-  return `${what}${outside} (${when})`;
+  return `${what}${outside} (${detail ? `${detail}, ` : ''}${when})`;
 }
 
 function coalesce(items: Queued[], at: number): Line[] {

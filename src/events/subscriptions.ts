@@ -26,7 +26,13 @@ export class Subscriptions implements EventDesk {
     );
   }
 
-  list(): Subscription[] {
+  async list(): Promise<Subscription[]> {
+    await this.loaded;
+    return this.current();
+  }
+
+  /** What applies now (the router asks on every event; empty of chat's until the file is read). */
+  current(): Subscription[] {
     return [...this.configured(), ...this.stored];
   }
 

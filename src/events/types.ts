@@ -65,7 +65,7 @@ export interface Subscription {
 
 /** The subscriptions, as the `events` commands use them. */
 export interface EventDesk {
-  list(): Subscription[];
+  list(): Promise<Subscription[]>;
   /** Adds (or replaces the one with the same place, host and VM globs). */
   add(subscription: Subscription): Promise<void>;
   /** Removes those of `place` matching the globs given; returns what was removed. */
