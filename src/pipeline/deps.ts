@@ -36,7 +36,7 @@ export interface PipelineDeps {
   /** Long work becomes tasks here; without it, work runs within the turn. */
   tasks?: TaskRunner;
   /** Told of each change virtbot is about to make, so the events it causes link to it. */
-  ownChanges?: { note(invocation: Authorized, time: Date): void };
+  ownChanges?: { note(invocation: Authorized, time: Date): { finished(time: Date): void } };
   /** Event subscriptions, for the `events` commands. */
   events?: EventDesk;
 }

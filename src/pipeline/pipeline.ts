@@ -97,11 +97,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const authorized = confirm(authorize(invocation, config), deps.confirmations);
     if (authorized.command.mutates) await recorder.intend(authorized);
     const snapshotNote = await snapshotFirst(authorized, recorder, deps.now);
-    if (authorized.command.mutates) deps.ownChanges?.note(authorized, deps.now());
-    const executed = await execute(
-      authorized,
-      commandServices(deps, bound, permissions, { invocation: authorized, recorder }),
-    );
+    const own = authorized.command.mutates ? deps.ownChanges?.note(authorized, deps.now()) : undefined;
+    const services = commandServices(deps, bound, permissions, { invocation: authorized, recorder, own });
+    const executed = await execute(authorized, services).finally(() => own?.finished(deps.now()));
     if ('resume' in executed) return proceed(resumed(bound, executed.resume), recorder);
     if (snapshotNote !== undefined) {
       const reply = executed.ending.reply;

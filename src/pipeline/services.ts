@@ -13,12 +13,19 @@ import type { PipelineDeps } from './deps.js';
 import { type Authorized, aimOf, type Utterance } from './invocation.js';
 import type { TurnRecorder } from './stages/record.js';
 
+/** The turn as it will run, for tasks: what they are about, where they record, their own-change note. */
+interface Turn {
+  invocation: Authorized;
+  recorder: TurnRecorder;
+  own?: { finished(time: Date): void } | undefined;
+}
+
 export function commandServices(
   deps: PipelineDeps,
   utterance: Utterance,
   permissions: PermissionDesk,
   /** The turn as it will run: what a task started by the command is about and records under. */
-  turn?: { invocation: Authorized; recorder: TurnRecorder },
+  turn?: Turn,
 ): CommandContext {
   const config = deps.config();
   const { msg, identity } = utterance;
@@ -41,11 +48,7 @@ export function commandServices(
   };
 }
 
-function taskDesk(
-  runner: TaskRunner | undefined,
-  utterance: Utterance,
-  turn: { invocation: Authorized; recorder: TurnRecorder } | undefined,
-): TaskDesk {
+function taskDesk(runner: TaskRunner | undefined, utterance: Utterance, turn: Turn | undefined): TaskDesk {
   const none = (): never => {
     throw new CommandError('tasks are not kept here');
   };
@@ -54,7 +57,7 @@ function taskDesk(
       if (!runner || !turn) return spec.work({ signal: new AbortController().signal, progress: () => {} });
       const { invocation, recorder } = turn;
       const { msg, identity } = utterance;
-      return runner.run(spec, {
+      const result = runner.run(spec, {
         command: invocation.canonical,
         path: invocation.command.path.join('.'),
         ...aimOf(invocation.target),
@@ -64,6 +67,9 @@ function taskDesk(
         intentId: () => recorder.intent,
         recorded: recorder.recorded,
       });
+      // The change is virtbot's until its task ends, not only until the reply.
+      void result.then((r) => r.hold?.finally(() => turn.own?.finished(new Date()))).catch(() => undefined);
+      return result;
     },
     list: () => runner?.list() ?? [],
     get: (id) => runner?.get(id),
