@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: runs the five benchmarks of issue 7 one after the other, prints each figure
+ * `npm run bench`: runs the benchmarks (the five of issue 7, and issue 15's ops) one after the other, prints each figure
  * (median, reference measured side by side, ratio, target) and writes BENCHMARKS.md with the
  * machine's description. A benchmark whose prerequisite is missing is skipped with its reason;
  * one that fails is reported as failed; the run always finishes.
@@ -17,6 +17,7 @@ import { footprint } from './footprint.js';
 import { latency } from './latency.js';
 import { describeMachine, diskTmpDir } from './lib/measure.js';
 import { type BenchContext, type Benchmark, consoleSection, markdown, type Section } from './lib/report.js';
+import { ops } from './ops.js';
 import { replayBench } from './replay.js';
 import { throughput } from './throughput.js';
 
@@ -26,10 +27,11 @@ const BENCHMARKS: { id: number; title: string; run: Benchmark }[] = [
   { id: 3, title: 'Meeting replay', run: replayBench },
   { id: 4, title: 'Fan-out across 16 hosts', run: fanout },
   { id: 5, title: 'Footprint of `virtbot run`', run: footprint },
+  { id: 6, title: 'Ops: `vm ip`, `vm stats`, event latency', run: ops },
 ];
 
 /** Items 2 and 3 need nothing else and go first; then the ones with external prerequisites. */
-const ORDER = [2, 3, 1, 4, 5];
+const ORDER = [2, 3, 1, 4, 5, 6];
 
 async function main(): Promise<number> {
   const { values } = parseArgs({

@@ -4,7 +4,7 @@
  * the directory is fsync'd. A reader sees the old file or the new one, never half of one. Writes
  * are serialized; the last one wins.
  */
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export class JsonFile<T> {
@@ -34,6 +34,7 @@ export class JsonFile<T> {
 
   private async replace(text: string): Promise<void> {
     const temp = `${this.file}.${process.pid}.${this.sequence++}.tmp`;
+    await mkdir(dirname(this.file), { recursive: true });
     try {
       const handle = await open(temp, 'w', 0o600);
       try {
