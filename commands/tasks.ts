@@ -1,6 +1,8 @@
 /**
- * `tasks`, `task N`, `task cancel N`: the long work commands left running (clones, snapshots):
- * what runs, what it is doing, how it ended, and stopping it where libvirt allows.
+ * `tasks`, `task show N`, `task cancel N`: the long work commands left running (clones,
+ * snapshots): what runs, what it is doing, how it ended, and stopping it where libvirt allows.
+ * (`task show N` rather than `task N`: a Discord slash command cannot be both a command and the
+ * parent of `/task cancel`, and every command here is a slash command too.)
  */
 import { CommandError, type CommandGroup } from '../src/command/spec.js';
 import { arg, defineCommand } from '../src/pipeline/define.js';
@@ -39,10 +41,10 @@ const list = defineCommand({
 });
 
 const show = defineCommand({
-  path: ['task'],
+  path: ['task', 'show'],
   summary: 'one task: what it does, how far it got or how it ended, who asked',
   args: { id: idArg() },
-  examples: [{ input: 'task 7', reply: "no task 7 (see 'tasks')" }],
+  examples: [{ input: 'task show 7', reply: "no task 7 (see 'tasks')" }],
   async run({ args, ctx }) {
     const task = ctx.tasks.get(args.id);
     if (!task) throw new CommandError(`no task ${args.id} (see 'tasks')`, 'invalid');

@@ -81,8 +81,20 @@ const create = defineVmCommand({
     const { hv, vm } = ctx;
     const name = args.name ?? defaultName(ctx.now());
     if (await snapshotExists(hv, vm, name)) throw new CommandError(`${vm} already has a snapshot '${name}'`);
+    // Saving a running VM's memory is a domain job, which libvirt can abort (where the driver can).
+    const running = await hv.isRunning(vm);
     return ctx.tasks.run({
       title: `snapshot ${name} of ${vm}`,
+      ...(running
+        ? {
+            cancel: {
+              how: 'job' as const,
+              abort: async () => {
+                await hv.virsh('domjobabort', [{ option: '--domain', value: vm }]);
+              },
+            },
+          }
+        : {}),
       check: { kind: 'snapshot', host: hv.name, vm, snapshot: name },
       async work(): Promise<CommandResult> {
         const made = await createSnapshot(hv, vm, name, args.description);

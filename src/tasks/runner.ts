@@ -204,7 +204,7 @@ export class TaskRunner {
     void ending.finally(() => this.pending.delete(ending));
     const how = spec.cancel ? `'task cancel ${task.id}' stops it` : 'it cannot be cancelled';
     return {
-      reply: `task ${task.id} started: ${spec.title}${progress ? ` (${progress})` : ''}; 'task ${task.id}' shows it, ${how}`,
+      reply: `task ${task.id} started: ${spec.title}${progress ? ` (${progress})` : ''}; 'task show ${task.id}' shows it, ${how}`,
       detail: `task ${task.id} started: ${spec.title}`,
       outcome: 'in-progress',
       hold: settled,

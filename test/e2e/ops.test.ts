@@ -293,11 +293,11 @@ describe.skipIf(!env)(TITLE, () => {
     const started = await say(`vm clone ${renamed} ${slow}`);
     expect(started).toMatch(
       new RegExp(
-        `^task (\\d+) started: clone ${renamed} to ${slow}; 'task \\1' shows it, 'task cancel \\1' stops it$`,
+        `^task (\\d+) started: clone ${renamed} to ${slow}; 'task show \\1' shows it, 'task cancel \\1' stops it$`,
       ),
     );
     const id = /^task (\d+)/.exec(started)![1];
-    expect(await say(`task ${id}`)).toMatch(
+    expect(await say(`task show ${id}`)).toMatch(
       new RegExp(`^task ${id}: clone ${renamed} to ${slow} — (running for|done after)`),
     );
     const end = await announced(new RegExp(`^tester: task ${id} done`), 120_000);

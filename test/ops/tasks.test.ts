@@ -1,6 +1,6 @@
 /**
  * Tasks through the real Bot: a clone whose disk copy is held back (a gate on the host's virsh
- * `vol-clone`, released by the test) becomes task 1; `tasks`, `task 1` and `task cancel 1` are
+ * `vol-clone`, released by the test) becomes task 1; `tasks`, `task show 1` and `task cancel 1` are
  * said as chat lines; its end is a line through the announcer and a record linked to the intent;
  * a task left running by a virtbot that stopped is reported, checked on the host, by the next.
  */
@@ -25,7 +25,7 @@ const input: ConfigInput = {
     { name: 'tiny', distro: 'debian', version: '12', arch: 'x86_64', vcpus: 1, memory: '128M', disk: '64M' },
   ],
   users: { alice: { roles: ['all'] }, bob: { roles: ['look'] } },
-  roles: { all: { permissions: ['*'] }, look: { permissions: ['tasks', 'task'] } },
+  roles: { all: { permissions: ['*'] }, look: { permissions: ['tasks', 'task.show'] } },
   tasks: { afterSeconds: 0 },
 };
 
@@ -80,7 +80,9 @@ describe('tasks', () => {
     const { t, open, reached } = await start();
     await t.text('vm create web01 template=tiny host=lab', 'alice', '#ops');
     const started = await t.text('vm clone web01 web02', 'alice', '#ops');
-    expect(started).toBe("task 1 started: clone web01 to web02; 'task 1' shows it, 'task cancel 1' stops it");
+    expect(started).toBe(
+      "task 1 started: clone web01 to web02; 'task show 1' shows it, 'task cancel 1' stops it",
+    );
     await reached;
     expect(await t.text('tasks', 'bob', '#ops')).toMatch(
       /^1 task running: 1 clone web01 to web02\ntask 1: clone web01 to web02 — running for \d+ s \(copying disk 1 of 1 \(vda, web01-disk0\.qcow2\)\); asked by alice in #ops$/,
@@ -104,7 +106,7 @@ describe('tasks', () => {
     expect(records[2]!.intent).toBe(records[0]!.id);
     expect(records[2]!.detail).toMatch(/^task 1 done after \d+ s: Clone guest 'web01' to 'web02'/);
     expect(await t.text('vm info web02', 'alice', '#ops')).toContain('web02 on lab: shut off');
-    expect(await t.text('task 1', 'bob', '#ops')).toMatch(
+    expect(await t.text('task show 1', 'bob', '#ops')).toMatch(
       /^task 1: clone web01 to web02 — done after \d+ s: cloned/,
     );
   });
