@@ -133,7 +133,7 @@ const suspend = defineVmCommand({
   examples: [
     {
       input: 'vm suspend test',
-      reply: "suspended test (paused: its vCPUs stopped, memory kept; 'vm resume test')",
+      reply: 'suspended test (paused: its vCPUs stopped, memory kept;',
     },
   ],
   async run({ ctx }) {
