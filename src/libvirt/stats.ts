@@ -75,7 +75,14 @@ export async function sample(
     if (fields['cpu.time'] === undefined && fields['state.state'] === '1') await fillLegacy(hv, name, fields);
   }
   const result: Sample = { at, domains };
-  if (options.node) result.node = parseNodeCpu((await hv.virsh('nodecpustats')).stdout);
+  if (options.node) {
+    try {
+      result.node = parseNodeCpu((await hv.virsh('nodecpustats')).stdout);
+    } catch (error) {
+      // A driver without host CPU counters still has its VMs' usage: the host's CPU is unknown.
+      if (!(error instanceof VirshError)) throw error;
+    }
+  }
   return result;
 }
 
