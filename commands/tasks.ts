@@ -3,9 +3,13 @@
  * snapshots): what runs, what it is doing, how it ended, and stopping it where libvirt allows.
  * (`task show N` rather than `task N`: a Discord slash command cannot be both a command and the
  * parent of `/task cancel`, and every command here is a slash command too.)
+ *
+ * Who sees a task: the person who asked for it, from anywhere; and anyone in the channel it was
+ * asked in. A task asked for in private is its author's alone. Others are told there is no such
+ * task, as for one that never was.
  */
 import { CommandError, type CommandGroup } from '../src/command/spec.js';
-import { arg, defineCommand } from '../src/pipeline/define.js';
+import { arg, type CommandContext, defineCommand } from '../src/pipeline/define.js';
 import { duration, TaskError, type TaskRecord } from '../src/tasks/runner.js';
 import { plural } from './vm-common.js';
 
@@ -20,6 +24,23 @@ function describe(t: TaskRecord, now: Date): string {
   return `task ${t.id}: ${t.title} — ${state}; asked by ${t.who.user ?? t.who.nick} ${where}`;
 }
 
+function visible(t: TaskRecord, ctx: CommandContext): boolean {
+  if (t.who.user !== null && t.who.user === ctx.identity.user) return true;
+  if (t.place.private) return t.who.user === null && t.who.nick === ctx.sender.nick && ctx.place.private;
+  const { place } = ctx;
+  return (
+    t.place.transport === place.transport &&
+    t.place.network === place.network &&
+    t.place.channel === place.channel
+  );
+}
+
+/** The task, when the asker may see it. */
+function find(ctx: CommandContext, id: number): TaskRecord | undefined {
+  const task = ctx.tasks.get(id);
+  return task && visible(task, ctx) ? task : undefined;
+}
+
 const idArg = () => arg.int('the task’s number', { min: 1 }).positional().required();
 
 const list = defineCommand({
@@ -28,7 +49,7 @@ const list = defineCommand({
   args: {},
   examples: [{ input: 'tasks', reply: 'no tasks running' }],
   async run({ ctx }) {
-    const tasks = ctx.tasks.list();
+    const tasks = ctx.tasks.list().filter((t) => visible(t, ctx));
     const running = tasks.filter((t) => t.state === 'running');
     const ended = tasks.filter((t) => t.state !== 'running');
     const reply =
@@ -46,7 +67,7 @@ const show = defineCommand({
   args: { id: idArg() },
   examples: [{ input: 'task show 7', reply: "no task 7 (see 'tasks')" }],
   async run({ args, ctx }) {
-    const task = ctx.tasks.get(args.id);
+    const task = find(ctx, args.id);
     if (!task) throw new CommandError(`no task ${args.id} (see 'tasks')`, 'invalid');
     return {
       reply: describe(task, ctx.now()),
@@ -63,7 +84,8 @@ const cancel = defineCommand({
   mutates: true,
   examples: [{ input: 'task cancel 7', reply: "no task 7 (see 'tasks')" }],
   async run({ args, ctx }) {
-    const task = ctx.tasks.get(args.id);
+    const task = find(ctx, args.id);
+    if (!task) throw new CommandError(`no task ${args.id} (see 'tasks')`, 'invalid');
     const about = task
       ? { ...(task.host ? { host: task.host } : {}), ...(task.vm ? { vm: task.vm } : {}) }
       : {};

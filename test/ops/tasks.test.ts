@@ -106,6 +106,10 @@ describe('tasks', () => {
     expect(records[2]!.intent).toBe(records[0]!.id);
     expect(records[2]!.detail).toMatch(/^task 1 done after \d+ s: Clone guest 'web01' to 'web02'/);
     expect(await t.text('vm info web02', 'alice', '#ops')).toContain('web02 on lab: shut off');
+    // elsewhere, someone else does not see it; its author does, from anywhere
+    expect(await t.text('tasks', 'bob', '#other')).toBe('no tasks running');
+    expect(await t.text('task show 1', 'bob', '#other')).toBe("no task 1 (see 'tasks')");
+    expect(await t.text('task show 1', 'alice', 'private')).toMatch(/^task 1: clone web01 to web02 — done/);
     expect(await t.text('task show 1', 'bob', '#ops')).toMatch(
       /^task 1: clone web01 to web02 — done after \d+ s: cloned/,
     );
