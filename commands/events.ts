@@ -2,7 +2,13 @@
  * `events on|off|list`: which libvirt events this channel gets — a VM crashed, started or stopped
  * outside virtbot, a device released, a host lost or back (src/events/). Subscriptions made here
  * are kept in dataDir/events.json; those of the config (`events.channels`) always apply.
+ *
+ * Events tell what happens to VMs: a channel gets those of a host only when the person who sets
+ * it up may list that host's VMs there (`vm list host=H`, judged as if said here), for every
+ * configured host the glob matches.
  */
+
+import { globToRegExp } from '../src/auth/glob.js';
 import { CommandError, type CommandGroup } from '../src/command/spec.js';
 import { DEFAULT_KINDS, EVENT_KINDS, type EventKind, type Subscription } from '../src/events/types.js';
 import { arg, type CommandContext, defineCommand } from '../src/pipeline/define.js';
@@ -66,6 +72,16 @@ const on = defineCommand({
         kinds = args.kinds as EventKind[];
       }
     }
+    const matched = ctx.directory.names().filter((h) => globToRegExp(host, 'i').test(h));
+    for (const name of matched) {
+      const { verdict } = await ctx.permissions.explain(ctx.identity, `vm list host=${name}`, ctx.place);
+      if (!verdict.allowed) {
+        throw new CommandError(
+          `you may not list the VMs of host ${name} here (${verdict.reason}), so its events cannot come here`,
+          'denied',
+        );
+      }
+    }
     await desk(ctx).add({
       place: { ...ctx.place },
       host,
@@ -75,7 +91,9 @@ const on = defineCommand({
       since: ctx.now().toISOString(),
     });
     return {
-      reply: `events of host ${host}, VM ${vm} now go to ${here(ctx)}: ${kinds.join(', ')}`,
+      reply:
+        `events of host ${host}, VM ${vm} now go to ${here(ctx)}: ${kinds.join(', ')}` +
+        (matched.length === 0 ? ' (no configured host matches it yet)' : ''),
       detail: `Subscribe ${here(ctx)} to events of host ${host}, VM ${vm} (${kinds.join(', ')})`,
     };
   },

@@ -32,8 +32,15 @@ const config = (extra: Partial<ConfigInput> = {}): ConfigInput => ({
     { name: 'lab', uri: 'test:///default' },
     { name: 'prod-1', uri: `test://${PROD_NODE}` },
   ],
-  users: { alice: { roles: ['all'] }, bob: { roles: ['watcher'] } },
-  roles: { all: { permissions: ['*'] }, watcher: { permissions: ['events.list'] } },
+  users: { alice: { roles: ['all'] }, bob: { roles: ['watcher'] }, carol: { roles: ['events'] } },
+  roles: {
+    all: { permissions: ['*'] },
+    watcher: { permissions: ['events.list'] },
+    events: { permissions: ['events.*', 'vm.list'] },
+  },
+  rules: [
+    { name: 'prod is private', permission: 'vm.*', host: 'prod-*', effect: 'require-role', roles: ['all'] },
+  ],
   // Long coalescing windows: the test decides when a place's events go out (`flush`).
   events: { coalesceSeconds: 60, burst: 4, perSeconds: 600 },
   ...extra,
@@ -175,12 +182,17 @@ describe('events in chat', () => {
     });
     await t.text('events on vm=db-* kinds=crashed', 'alice', '#ops');
     expect(await t.text('events on', 'bob', '#ops')).toMatch(/^denied: /);
+    // carol may list lab's VMs, not prod-1's: she cannot have prod-1's events posted anywhere
+    expect(await t.text('events on host=prod-*', 'carol', '#mine')).toMatch(
+      /^you may not list the VMs of host prod-1 here \(rule 'prod is private'.*\), so its events cannot come here$/,
+    );
+    expect(await t.text('events on host=lab', 'carol', '#mine')).toContain('now go to #mine');
     expect(await t.text('events list', 'bob', '#noc')).toContain('#noc gets events of host prod-*, VM *');
     expect(await t.text('events off', 'alice', '#noc')).toContain('1 subscription of the config still apply');
     const stored = JSON.parse(readFileSync(join(t.dataDir, 'events.json'), 'utf8')) as {
       subscriptions: unknown[];
     };
-    expect(stored.subscriptions).toHaveLength(1);
+    expect(stored.subscriptions).toHaveLength(2);
     // a new virtbot on the same data directory has it
     const again = new Bot({
       config: t.config,
