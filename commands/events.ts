@@ -11,6 +11,7 @@
 import { globToRegExp } from '../src/auth/glob.js';
 import { CommandError, type CommandGroup } from '../src/command/spec.js';
 import { DEFAULT_KINDS, EVENT_KINDS, type EventKind, type Subscription } from '../src/events/types.js';
+import { messageOf } from '../src/libvirt/virsh-shell.js';
 import { arg, type CommandContext, defineCommand } from '../src/pipeline/define.js';
 import { plural } from './vm-common.js';
 
@@ -26,6 +27,15 @@ function glob(value: string | undefined, what: string): string {
 function desk(ctx: CommandContext) {
   if (!ctx.events) throw new CommandError('events are not wired in this virtbot');
   return ctx.events;
+}
+
+/** A change of the subscriptions, or a one-line failure when its file cannot be written (a full disk). */
+async function saving<T>(change: Promise<T>): Promise<T> {
+  try {
+    return await change;
+  } catch (error) {
+    throw new CommandError(`the subscriptions could not be saved, so nothing changed: ${messageOf(error)}`);
+  }
 }
 
 function channelOnly(ctx: CommandContext): void {
@@ -82,14 +92,16 @@ const on = defineCommand({
         );
       }
     }
-    await desk(ctx).add({
-      place: { ...ctx.place },
-      host,
-      vm,
-      kinds,
-      by: ctx.identity.user ?? ctx.identity.nick,
-      since: ctx.now().toISOString(),
-    });
+    await saving(
+      desk(ctx).add({
+        place: { ...ctx.place },
+        host,
+        vm,
+        kinds,
+        by: ctx.identity.user ?? ctx.identity.nick,
+        since: ctx.now().toISOString(),
+      }),
+    );
     return {
       reply:
         `events of host ${host}, VM ${vm} now go to ${here(ctx)}: ${kinds.join(', ')}` +
@@ -113,7 +125,7 @@ const off = defineCommand({
       ...(args.host !== undefined ? { host: glob(args.host, 'host') } : {}),
       ...(args.vm !== undefined ? { vm: glob(args.vm, 'VM') } : {}),
     };
-    const removed = await desk(ctx).remove({ ...ctx.place }, filter);
+    const removed = await saving(desk(ctx).remove({ ...ctx.place }, filter));
     const configured = (await desk(ctx).list()).filter(
       (s) => s.by === 'config' && samePlace(s.place, ctx.place),
     );

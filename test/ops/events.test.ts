@@ -211,6 +211,17 @@ describe('events in chat', () => {
     } finally {
       await again.close();
     }
+    // the file cannot be replaced (here: a directory where it should be; root ignores modes):
+    // nothing changes, and the reply says so in one line
+    const { mkdirSync, rmSync, writeFileSync } = await import('node:fs');
+    const file = join(t.dataDir, 'events.json');
+    rmSync(file);
+    mkdirSync(file);
+    writeFileSync(join(file, 'x'), '');
+    expect(await t.text('events on vm=web*', 'alice', '#ops')).toMatch(
+      /^the subscriptions could not be saved, so nothing changed: /,
+    );
+    expect(await t.text('events list', 'alice', '#ops')).not.toContain('web*');
   });
 });
 
