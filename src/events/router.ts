@@ -245,6 +245,7 @@ function coalesce(items: Queued[], at: number): Line[] {
   const groups = new Map<string, Queued[]>();
   for (const item of items) {
     const { host, kind, vm } = item.event;
+    // VM events group by host, kind and whether virtbot caused them; a host's own event stays a line of its own.
     const key =
       vm === undefined ? `host ${host} ${kind} ${groups.size}` : `${host} ${kind} ${item.own ? 'own' : ''}`;
     const group = groups.get(key) ?? [];
