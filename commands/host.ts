@@ -2,6 +2,7 @@
 import type { CommandGroup, CommandSpec } from '../src/command/spec.js';
 import type { HostConfig } from '../src/config/sections/hosts.js';
 import { arg, defineCommand, defineHostCommand } from '../src/pipeline/define.js';
+import { hostStatsCommands } from './host-stats.js';
 import { formatKiB, plural } from './vm-common.js';
 
 function reach(host: HostConfig): string {
@@ -89,6 +90,6 @@ function accounts(kind: 'users' | 'groups'): CommandSpec {
 
 export const group: CommandGroup = {
   name: 'host',
-  summary: 'the hypervisors virtbot manages: list, info, accounts',
-  commands: [list, info, accounts('users'), accounts('groups')],
+  summary: 'the hypervisors virtbot manages: list, info, accounts, usage',
+  commands: [list, info, accounts('users'), accounts('groups'), ...hostStatsCommands],
 };

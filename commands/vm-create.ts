@@ -61,6 +61,7 @@ async function power(word: Power, { hv, vm }: VmContext) {
 
 const start = defineVmCommand({
   path: ['vm', 'start'],
+  slashGroup: 'power',
   summary: 'start a VM',
   args: { vm: vmArg(), host: hostArg() },
   mutates: true,
@@ -69,6 +70,7 @@ const start = defineVmCommand({
 });
 const shutdown = defineVmCommand({
   path: ['vm', 'shutdown'],
+  slashGroup: 'power',
   summary: 'ask a VM’s guest OS to shut down (ACPI)',
   args: { vm: vmArg(), host: hostArg() },
   mutates: true,
@@ -77,6 +79,7 @@ const shutdown = defineVmCommand({
 });
 const reboot = defineVmCommand({
   path: ['vm', 'reboot'],
+  slashGroup: 'power',
   summary: 'ask a VM’s guest OS to reboot',
   args: { vm: vmArg(), host: hostArg() },
   mutates: true,
@@ -85,6 +88,7 @@ const reboot = defineVmCommand({
 });
 const stop = defineVmCommand({
   path: ['vm', 'stop'],
+  slashGroup: 'power',
   summary: 'force a VM off at once, like pulling the plug',
   args: { vm: vmArg(), host: hostArg() },
   destructive: true,

@@ -6,8 +6,12 @@ import { defineFleetCommand, defineVmCommand } from '../src/pipeline/define.js';
 import { formatKiB, hostArg, plural, vmArg } from './vm-common.js';
 import { lifecycleCommands } from './vm-create.js';
 import { cdromCommands, diskCommands } from './vm-disk.js';
+import { guestCommands } from './vm-guest.js';
+import { moreLifecycleCommands } from './vm-lifecycle.js';
 import { nicCommands } from './vm-nic.js';
 import { resourceCommands } from './vm-resources.js';
+import { snapshotCommands } from './vm-snapshot.js';
+import { statsCommands } from './vm-stats.js';
 
 const list = defineFleetCommand({
   path: ['vm', 'list'],
@@ -118,7 +122,7 @@ function describeVm(
 export const group: CommandGroup = {
   name: 'vm',
   summary:
-    'virtual machines: list, inspect, start and stop, create and delete, NICs, disks, CPU, memory, access',
+    'virtual machines: list, inspect, start and stop, create, clone and delete, NICs, disks, CPU, memory, access, snapshots, addresses, usage',
   aliases: { iface: 'nic', interface: 'nic', mem: 'memory', vcpu: 'cpu', cd: 'cdrom' },
   commands: [
     list,
@@ -128,5 +132,9 @@ export const group: CommandGroup = {
     ...diskCommands,
     ...cdromCommands,
     ...resourceCommands,
+    ...moreLifecycleCommands,
+    ...snapshotCommands,
+    ...guestCommands,
+    ...statsCommands,
   ],
 };

@@ -1,17 +1,24 @@
 /**
- * Assembles one virtbot: config, commands, confirmations, audit log, hypervisors, meetings — and
- * the pipeline that ties them. Transports get `bot.handle` (and `bot.observe` for chat events).
+ * Assembles one virtbot: config, commands, confirmations, audit log, hypervisors, meetings, tasks,
+ * event routing — and the pipeline that ties them. Transports get `bot.handle` (and `bot.observe`
+ * for chat events); a libvirt event stream is plugged in with `bot.attachEvents(source)`.
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { allGroups } from '../commands/index.js';
 import { AuditLog } from './audit/log.js';
+import { renderItem } from './audit/render.js';
 import { Confirmations } from './auth/confirmations.js';
 import { CommandRegistry } from './command/registry.js';
 import type { CommandGroup } from './command/spec.js';
 import type { Config } from './config/schema.js';
 import { createLogger } from './core/logger.js';
+import { placeKey } from './core/place.js';
 import type { AuditRecord, ChatEvent, Place, Reply } from './core/types.js';
+import { OwnChanges } from './events/own-changes.js';
+import { EventRouter } from './events/router.js';
+import { Subscriptions } from './events/subscriptions.js';
+import { DEFAULT_KINDS, type EventSource, type Subscription } from './events/types.js';
 import type { HostRegistry } from './libvirt/hosts.js';
 import type { MeetingService } from './meeting/service.js';
 import { complete } from './pipeline/complete.js';
@@ -19,6 +26,9 @@ import type { PermissionDesk } from './pipeline/context.js';
 import type { PipelineDeps } from './pipeline/deps.js';
 import { recordLapses } from './pipeline/lapses.js';
 import { createPipeline, type Handler } from './pipeline/pipeline.js';
+import { recordId } from './pipeline/stages/record.js';
+import { checkTask } from './tasks/check.js';
+import { TaskRunner } from './tasks/runner.js';
 import type { Completion, CompletionRequest } from './transports/transport.js';
 
 const LAPSE_SWEEP_MS = 10_000;
@@ -51,6 +61,13 @@ export class Bot {
   private announcer: Announcer | undefined;
   /** Warnings for the admins, said once to the next admin who speaks to the bot. */
   private readonly adminNotices: string[] = [];
+  /** What was to be announced before an announcer was set (tasks recovered at start-up). */
+  private readonly unannounced: { place: Place; replies: Reply[] }[] = [];
+  readonly tasks: TaskRunner;
+  readonly events: EventRouter;
+  readonly subscriptions: Subscriptions;
+  /** Resolves once the tasks left running by a previous process are checked and reported. */
+  readonly tasksRecovered: Promise<unknown>;
 
   constructor(parts: BotParts) {
     const now = parts.now ?? (() => new Date());
@@ -70,6 +87,53 @@ export class Bot {
     // What the audit log has to say (unavailable, replaced, a corrupt line …) reaches the admins.
     this.audit.onWarning((warning) => this.adminNotices.push(`audit log: ${warning.message}`));
     this.confirmations = new Confirmations(parts.config.confirm.timeoutSeconds, () => now().getTime());
+    const warn = (error: unknown, what: string) => this.logger.warn({ err: error }, what);
+    const dataDir = parts.config.bot.dataDir;
+    const minutes = this.meetings
+      ? (key: string, record: AuditRecord, line: string) => this.meetings!.recordOperation(key, record, line)
+      : undefined;
+    this.tasks = new TaskRunner({
+      file: join(dataDir, 'tasks.json'),
+      settings: () => ({
+        afterMs: this.current.tasks.afterSeconds * 1000,
+        inline: this.current.tasks.inline,
+      }),
+      record: async (record, intent) => {
+        if (intent !== undefined)
+          await this.audit.finish(intent, { outcome: record.outcome, detail: record.detail });
+        else await this.audit.record(record);
+      },
+      announce: (place, replies) => this.announce(place, replies),
+      ...(minutes ? { minutes: (key, record) => minutes(key, record, renderItem(record)) } : {}),
+      check: (check) => checkTask(this.hosts, check),
+      recordId,
+      now,
+      warn,
+    });
+    const ownChanges = new OwnChanges();
+    this.subscriptions = new Subscriptions(
+      join(dataDir, 'events.json'),
+      () => configuredSubscriptions(this.current),
+      warn,
+    );
+    this.events = new EventRouter({
+      subscriptions: () => this.subscriptions.current(),
+      ownChanges,
+      announce: (place, replies) => this.announce(place, replies),
+      ...(minutes ? { minutes } : {}),
+      limits: () => {
+        const e = this.current.events;
+        return {
+          coalesceMs: e.coalesceSeconds * 1000,
+          coalesceAt: e.coalesceAt,
+          burst: e.burst,
+          perSeconds: e.perSeconds,
+        };
+      },
+      botNick: parts.config.bot.nick,
+      now,
+      warn,
+    });
     const deps: PipelineDeps = {
       config: () => this.current,
       registry: this.commands,
@@ -80,9 +144,24 @@ export class Bot {
       meetings: this.meetings,
       logger: this.logger,
       now,
+      tasks: this.tasks,
+      ownChanges,
+      events: this.subscriptions,
     };
     const pipeline = createPipeline(deps);
-    this.handle = pipeline.handle;
+    this.handle = async (msg) => {
+      const replies = await pipeline.handle(msg);
+      if (!this.tasks.inline) return replies;
+      // Inline tasks (transcripts, tests): their completion lines come back with the turn.
+      for (const held of await this.tasks.drain()) {
+        if (placeKey(held.place) === placeKey(msg.place)) replies.push(...held.replies);
+        else await this.announce(held.place, held.replies);
+      }
+      return replies;
+    };
+    this.tasksRecovered = this.tasks
+      .recover()
+      .catch((error: unknown) => warn(error, 'recovering tasks failed'));
     this.permissions = pipeline.permissions;
     // Lapsed confirmation codes are recorded even when nobody speaks again.
     this.lapseTimer = setInterval(() => {
@@ -99,6 +178,23 @@ export class Bot {
   /** Where the bot's own notices go (the service wires the transports' `send`). */
   announceWith(announcer: Announcer): void {
     this.announcer = announcer;
+    for (const { place, replies } of this.unannounced.splice(0)) void this.announce(place, replies);
+  }
+
+  /** Posts through the announcer (kept until there is one). */
+  private async announce(place: Place, replies: Reply[]): Promise<void> {
+    if (!this.announcer) {
+      this.unannounced.push({ place, replies });
+      return;
+    }
+    await this.announcer(place, replies).catch((error: unknown) =>
+      this.logger.warn({ err: error }, 'an announcement could not be posted'),
+    );
+  }
+
+  /** Plugs a stream of host events in: they are posted where subscribed. Returns the unplug. */
+  attachEvents(source: EventSource): () => void {
+    return this.events.attach(source);
   }
 
   /** Ends meetings left open too long and posts the meetings' notices. */
@@ -167,7 +263,21 @@ export class Bot {
   async close(): Promise<void> {
     clearInterval(this.lapseTimer);
     clearInterval(this.meetingTimer);
+    this.events.close();
+    await this.tasks.flush().catch(() => undefined);
     await Promise.allSettled([this.hosts.close(), this.meetings?.close(), this.audit.close()]);
     this.logger.flush?.();
   }
+}
+
+/** The config's `events.channels` as subscriptions. */
+function configuredSubscriptions(config: Config): Subscription[] {
+  return config.events.channels.map((c) => ({
+    place: { transport: c.transport, network: c.network, channel: c.channel, private: false },
+    host: c.host,
+    vm: c.vm,
+    kinds: [...(c.kinds ?? DEFAULT_KINDS)],
+    by: 'config',
+    since: 'start',
+  }));
 }

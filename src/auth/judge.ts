@@ -20,6 +20,8 @@
  * 4. **Host resources need a role.** A grant that comes only from per-VM access never covers
  *    arguments that name host resources by name (paths, bridges).
  * 5. **Confirmation** is required for destructive commands and for anything under approval.
+ * 6. **Snapshots first accumulate.** Every matching `snapshot-first` rule asks that a snapshot of
+ *    the target VM be taken (after confirmation, before the command runs); it grants nothing.
  */
 import type { ArgSpec, Args, ArgType, TargetKind } from '../command/spec.js';
 import type { Config } from '../config/schema.js';
@@ -60,6 +62,8 @@ export interface Obligations {
   confirm: boolean;
   /** Each must be met by an approval before the requester may confirm. */
   approvals: ApprovalNeed[];
+  /** A snapshot of the target VM is taken before the command runs (the rules that ask for it). */
+  snapshot?: { rules: string[] };
 }
 
 export interface Verdict {
@@ -158,12 +162,14 @@ export function judge(config: Config, request: JudgeRequest): Verdict {
     }
   }
 
-  return {
-    allowed: true,
-    basis: grant.basis,
-    reason: reasons.join('; '),
-    obligations: { confirm: confirm || approvals.length > 0, approvals },
-  };
+  const obligations: Obligations = { confirm: confirm || approvals.length > 0, approvals };
+  const snapshotRules = matching.filter((m) => m.rule.effect === 'snapshot-first');
+  if (snapshotRules.length > 0) {
+    obligations.snapshot = { rules: snapshotRules.map((m) => m.label) };
+    for (const { rule, label } of snapshotRules)
+      reasons.push(`${label}: takes a snapshot of the VM first${because(rule)}`);
+  }
+  return { allowed: true, basis: grant.basis, reason: reasons.join('; '), obligations };
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
@@ -299,5 +305,6 @@ export function describeObligations(obligations: Obligations, requester: string)
     (need) => `approval by a holder of role ${need.approvers.join(' or ')}`,
   );
   if (obligations.confirm) steps.push(`'confirm CODE' by ${requester}`);
+  if (obligations.snapshot) steps.push(`a snapshot of the VM (${obligations.snapshot.rules.join(', ')})`);
   return steps;
 }

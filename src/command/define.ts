@@ -96,6 +96,8 @@ export interface Declaration<S extends ArgShapes, C> {
   destructive?: boolean;
   /** Changes something on a host (defaults to true for VM commands that are destructive). */
   mutates?: boolean;
+  /** The subcommand group a slash command goes in when its own level is full (see CommandSpec). */
+  slashGroup?: string;
   examples: readonly Example[];
   run(input: { args: ArgsOf<S>; ctx: C }): Promise<CommandResult>;
 }
@@ -128,6 +130,7 @@ export function commandFactory<C>(kind: TargetKind) {
       open: declaration.open === true,
       destructive,
       mutates: declaration.mutates ?? destructive,
+      ...(declaration.slashGroup !== undefined ? { slashGroup: declaration.slashGroup } : {}),
       examples: declaration.examples,
       run: (bound, ctx) => declaration.run({ args: bound as unknown as ArgsOf<S>, ctx: ctx as C }),
     };

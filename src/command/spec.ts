@@ -88,8 +88,16 @@ export interface CommandResult {
   card?: { title: string; fields: { name: string; value: string }[] };
   /** Send the reply privately. */
   private?: boolean;
-  /** 'failed' when the command ran but did not achieve its effect. Default 'ok'. */
-  outcome?: 'ok' | 'failed' | 'approved' | 'cancelled' | 'denied';
+  /**
+   * 'failed' when the command ran but did not achieve its effect. Default 'ok'. 'in-progress'
+   * when its work goes on as a task (src/tasks/runner.ts): a later record gives the outcome.
+   */
+  outcome?: 'ok' | 'failed' | 'approved' | 'cancelled' | 'denied' | 'in-progress';
+  /**
+   * Work that goes on after the reply (a task): the VM stays locked until it settles, so no
+   * other change to the VM runs in the middle of it.
+   */
+  hold?: Promise<unknown>;
   /** Where the command was aimed, when its target does not say (cancel and approve name the pending command's). */
   about?: { host?: string; vm?: string };
   /**
@@ -131,6 +139,11 @@ export interface CommandSpec {
   destructive: boolean;
   /** Changes something on a host: its intent is recorded before it runs, and it runs under the VM's lock. */
   mutates: boolean;
+  /**
+   * Where a slash command puts it when its group has more commands than Discord allows at one
+   * level: `vm start` with slashGroup 'power' is /vm power start. Typed commands are unchanged.
+   */
+  slashGroup?: string;
   examples: readonly Example[];
   /** The body, erased: `args` are the bound values, `ctx` the context for its target kind. */
   run(args: Args, ctx: unknown): Promise<CommandResult>;

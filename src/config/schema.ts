@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AccessSection } from './sections/access.js';
 import { HostsSection } from './sections/hosts.js';
+import { OpsSection } from './sections/ops.js';
 import { TransportsSection } from './sections/transports.js';
 
 export const BotSchema = z
@@ -56,6 +57,7 @@ export const ConfigSchema = z
     ...HostsSection,
     ...AccessSection,
     ...TransportsSection,
+    ...OpsSection,
   })
   .strict();
 

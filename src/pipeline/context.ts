@@ -14,8 +14,12 @@ import type { AuditFilter, AuditRecord, Identity, Place, Sender } from '../core/
 
 export type { AuditFilter } from '../core/types.js';
 
+import type { CommandResult } from '../command/spec.js';
+import type { EventDesk } from '../events/types.js';
 import type { Hypervisor } from '../libvirt/hypervisor.js';
+import type { Sightings } from '../libvirt/placement.js';
 import type { MeetingService } from '../meeting/service.js';
+import type { TaskRecord, TaskSpec } from '../tasks/runner.js';
 
 /** The configured hosts and templates, as facts (no sessions, no lookups of VMs). */
 export interface HostDirectory {
@@ -59,6 +63,15 @@ export interface ConfirmationDesk {
   deny(code: string): PendingInvocation;
 }
 
+/** Long work (src/tasks/runner.ts), as the asker's turn hands it over. */
+export interface TaskDesk {
+  /** The work's own result when it ends within a few seconds; else "task N started" (see TaskRunner.run). */
+  run(spec: TaskSpec): Promise<CommandResult>;
+  list(): TaskRecord[];
+  get(id: number): TaskRecord | undefined;
+  cancel(id: number): Promise<string>;
+}
+
 /** Every command gets these. */
 export interface CommandContext {
   identity: Identity;
@@ -76,6 +89,12 @@ export interface CommandContext {
   access: Pick<Config, 'roles' | 'rules' | 'users'>;
   /** The meetings engine, where one runs (meeting end, meeting list). */
   meetings?: Pick<MeetingService, 'endMeeting' | 'openMeetings'>;
+  /** Long work becomes a task here. */
+  tasks: TaskDesk;
+  /** Which hosts have a VM of that name (for names that must be free everywhere: clone, rename). */
+  whereIs(vm: string): Promise<Sightings>;
+  /** The event subscriptions of the bot, where events are wired (src/events/). */
+  events?: EventDesk;
 }
 
 export interface HostContext extends CommandContext {

@@ -3,8 +3,11 @@ import type { AuditStore } from '../audit/store.js';
 import type { Confirmations } from '../auth/confirmations.js';
 import type { CommandRegistry } from '../command/registry.js';
 import type { Config } from '../config/schema.js';
+import type { EventDesk } from '../events/types.js';
 import type { HostRegistry } from '../libvirt/hosts.js';
 import type { MeetingService } from '../meeting/service.js';
+import type { TaskRunner } from '../tasks/runner.js';
+import type { Authorized } from './invocation.js';
 
 /** What the pipeline's stages need. Built once by the Bot. */
 export interface PipelineDeps {
@@ -20,4 +23,10 @@ export interface PipelineDeps {
   now(): Date;
   /** Warnings for admins (the audit log's), said once to the next admin who speaks to the bot. */
   adminNotices?: string[];
+  /** Long work becomes tasks here; without it, work runs within the turn. */
+  tasks?: TaskRunner;
+  /** Told of each change virtbot is about to make, so the events it causes link to it. */
+  ownChanges?: { note(invocation: Authorized, time: Date): { finished(time: Date): void } };
+  /** Event subscriptions, for the `events` commands. */
+  events?: EventDesk;
 }

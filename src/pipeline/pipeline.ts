@@ -2,13 +2,14 @@
  * The one pipeline every message goes through, whatever the transport. Read it top to bottom:
  *
  *   identify → meeting → (addressed?) → record( rate-limit → parse → resolve → bind → target
- *     → authorize → confirm → [intent] → execute → [outcome] ) → reply
+ *     → authorize → confirm → [intent] → [snapshot first] → execute → [outcome] ) → reply
  *
  * Each stage (./stages) is a small function with one job that takes the previous stage's value
  * and returns a narrower one, or throws `Stop` with the turn's outcome. The record stage writes
  * every outcome, including a crash's, before any reply leaves; for a command that changes a host
  * it writes the intent first. `confirm CODE` returns the stored invocation, which goes through
- * target and authorize again before it runs.
+ * target and authorize again before it runs. A change about to run is noted in the registry of
+ * virtbot's own recent changes (so that the events it causes are linked to it, src/events/).
  */
 import { identityKey } from '../auth/confirmations.js';
 import { HISTORY_ALL } from '../auth/history-visibility.js';
@@ -31,6 +32,7 @@ import { DEFAULT_MAX_LINE_BYTES, parse } from './stages/parse.js';
 import { rateLimiter } from './stages/rate-limit.js';
 import { TurnRecorder } from './stages/record.js';
 import { resolve } from './stages/resolve.js';
+import { snapshotFirst } from './stages/snapshot-first.js';
 import { target } from './stages/target.js';
 
 export type Handler = (msg: InboundMessage) => Promise<Reply[]>;
@@ -115,8 +117,15 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     recorder.describe(invocation);
     const authorized = confirm(authorize(invocation, config), deps.confirmations);
     if (authorized.command.mutates) await recorder.intend(authorized);
-    const executed = await execute(authorized, commandServices(deps, bound, permissions));
+    const snapshotNote = await snapshotFirst(authorized, recorder, deps.now);
+    const own = authorized.command.mutates ? deps.ownChanges?.note(authorized, deps.now()) : undefined;
+    const services = commandServices(deps, bound, permissions, { invocation: authorized, recorder, own });
+    const executed = await execute(authorized, services).finally(() => own?.finished(deps.now()));
     if ('resume' in executed) return proceed(resumed(bound, executed.resume), recorder);
+    if (snapshotNote !== undefined) {
+      const reply = executed.ending.reply;
+      reply.lines = [...(reply.lines ?? []), `note: ${snapshotNote}`];
+    }
     return executed.ending;
   }
 

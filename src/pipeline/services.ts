@@ -6,15 +6,26 @@
 import type { PendingInvocation } from '../auth/confirmations.js';
 import { historyFilter } from '../auth/history-visibility.js';
 import { CommandError, type ResumeRequest } from '../command/spec.js';
-import { accessOf } from '../libvirt/placement.js';
-import type { CommandContext, ConfirmationDesk, HistoryReader, PermissionDesk } from './context.js';
+import { accessOf, findVm } from '../libvirt/placement.js';
+import type { TaskRunner } from '../tasks/runner.js';
+import type { CommandContext, ConfirmationDesk, HistoryReader, PermissionDesk, TaskDesk } from './context.js';
 import type { PipelineDeps } from './deps.js';
-import type { Utterance } from './invocation.js';
+import { type Authorized, aimOf, type Utterance } from './invocation.js';
+import type { TurnRecorder } from './stages/record.js';
+
+/** The turn as it will run, for tasks: what they are about, where they record, their own-change note. */
+interface Turn {
+  invocation: Authorized;
+  recorder: TurnRecorder;
+  own?: { finished(time: Date): void } | undefined;
+}
 
 export function commandServices(
   deps: PipelineDeps,
   utterance: Utterance,
   permissions: PermissionDesk,
+  /** The turn as it will run: what a task started by the command is about and records under. */
+  turn?: Turn,
 ): CommandContext {
   const config = deps.config();
   const { msg, identity } = utterance;
@@ -31,6 +42,38 @@ export function commandServices(
     confirmations: confirmationDesk(deps, utterance),
     access: config,
     ...(deps.meetings ? { meetings: deps.meetings } : {}),
+    tasks: taskDesk(deps.tasks, utterance, turn),
+    whereIs: (vm) => findVm(deps.hosts, vm, deps.hosts.names()),
+    ...(deps.events ? { events: deps.events } : {}),
+  };
+}
+
+function taskDesk(runner: TaskRunner | undefined, utterance: Utterance, turn: Turn | undefined): TaskDesk {
+  const none = (): never => {
+    throw new CommandError('tasks are not kept here');
+  };
+  return {
+    run(spec) {
+      if (!runner || !turn) return spec.work({ signal: new AbortController().signal, progress: () => {} });
+      const { invocation, recorder } = turn;
+      const { msg, identity } = utterance;
+      const result = runner.run(spec, {
+        command: invocation.canonical,
+        path: invocation.command.path.join('.'),
+        ...aimOf(invocation.target),
+        who: { user: identity.user, nick: msg.sender.nick, proof: identity.proof },
+        place: msg.place,
+        placeKey: utterance.placeKey,
+        intentId: () => recorder.intent,
+        recorded: recorder.recorded,
+      });
+      // The change is virtbot's until its task ends, not only until the reply.
+      void result.then((r) => r.hold?.finally(() => turn.own?.finished(new Date()))).catch(() => undefined);
+      return result;
+    },
+    list: () => runner?.list() ?? [],
+    get: (id) => runner?.get(id),
+    cancel: (id) => (runner ? runner.cancel(id) : Promise.resolve(none())),
   };
 }
 

@@ -299,6 +299,8 @@ export function buildSlashCommands(specs: readonly CommandSpec[], options: Slash
     // The built-in /meeting holds the meeting lines: chat commands under `meeting` (meeting end
     // CHANNEL, meeting list) are offered as /meetings … instead.
     if (meeting && words[0] === 'meeting') words[0] = 'meetings';
+    // A declared slash group puts a two-word command one level down: /vm power start.
+    if (spec.slashGroup !== undefined && words.length === 2) words.splice(1, 0, slashName(spec.slashGroup));
     if (words.length === 0) continue;
     const label = spec.path.join(' ');
     // At most three levels: command, group, subcommand.

@@ -154,3 +154,8 @@ export function auditInMemory(bot: Bot, onRecord: (record: AuditRecord) => void)
     return record.id;
   };
 }
+
+/** How a record reads in a list of a turn's records: 'intent' for an intent, else its outcome. */
+export function kindOrOutcome(record: AuditRecord): string {
+  return record.kind === 'intent' ? 'intent' : record.outcome;
+}

@@ -84,7 +84,11 @@ export const RuleSchema = z
     notChannels: z.array(placeGlob).min(1).optional(),
     /** Argument conditions, all of which must hold: `{ network: 'prod-*', memory: '>16G' }`. */
     args: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/i), argCondition).optional(),
-    effect: z.enum(['allow', 'deny', 'require-role', 'require-approval']),
+    /**
+     * snapshot-first: the command runs only after virtbot took a snapshot of the VM it acts on
+     * (recorded; a failed snapshot stops the command). It grants nothing by itself.
+     */
+    effect: z.enum(['allow', 'deny', 'require-role', 'require-approval', 'snapshot-first']),
     /**
      * require-role: the roles that may run it (any one suffices). require-approval: if given, the
      * requester must hold one of them; otherwise the roles' globs / per-VM access must allow it.

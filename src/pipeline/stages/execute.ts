@@ -5,7 +5,7 @@
  * errors become one-line failures; anything else is a crash (the record stage handles it).
  */
 import { CommandError, type CommandResult, type ResumeRequest } from '../../command/spec.js';
-import { isDomainNotFound } from '../../libvirt/hypervisor.js';
+import { type Hypervisor, isDomainNotFound } from '../../libvirt/hypervisor.js';
 import { MetadataError } from '../../libvirt/metadata.js';
 import { VirshArgError } from '../../libvirt/virsh-quote.js';
 import { VirshConnectionError, VirshError } from '../../libvirt/virsh-shell.js';
@@ -23,7 +23,7 @@ export async function execute(authorized: Authorized, services: CommandContext):
     const run = () => command.run(args, ctx);
     result =
       target.kind === 'vm' && command.mutates
-        ? await target.host.hv.withDomainLock(target.vm, run)
+        ? await lockedWhileHeld(target.host.hv, target.vm, run)
         : await run();
   } catch (error) {
     throw asStop(error, authorized);
@@ -45,6 +45,30 @@ export async function execute(authorized: Authorized, services: CommandContext):
       ...(result.about ? { about: result.about } : {}),
     },
   };
+}
+
+/**
+ * Runs `run` under the VM's lock; a result that `hold`s work still going on (a task) keeps the
+ * lock until that settles, while its reply goes out now.
+ */
+function lockedWhileHeld(
+  hv: Hypervisor,
+  vm: string,
+  run: () => Promise<CommandResult>,
+): Promise<CommandResult> {
+  return new Promise((resolve, reject) => {
+    hv.withDomainLock(vm, async () => {
+      let result: CommandResult;
+      try {
+        result = await run();
+      } catch (error) {
+        reject(error);
+        return;
+      }
+      resolve(result);
+      await result.hold?.catch(() => undefined);
+    }).catch(reject);
+  });
 }
 
 function contextFor(authorized: Authorized, services: CommandContext): unknown {

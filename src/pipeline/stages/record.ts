@@ -23,11 +23,23 @@ import {
   type Utterance,
 } from '../invocation.js';
 
+let sequence = 0;
+
+/** A unique, sortable record id (for records written outside the store's own id scheme: tasks). */
+export function recordId(time: Date): string {
+  return `${time.getTime().toString(36)}-${process.pid.toString(36)}-${(sequence++).toString(36)}`;
+}
+
 export class TurnRecorder {
   private intentId: string | undefined;
   private path: string | undefined;
   private command: string;
   private aim: { host?: string; vm?: string } = {};
+  private markRecorded: () => void = () => {};
+  /** Resolves once the turn's record is written, or could not be (tasks write theirs after it). */
+  readonly recorded = new Promise<void>((resolve) => {
+    this.markRecorded = resolve;
+  });
 
   constructor(
     private readonly utterance: Utterance,
@@ -68,8 +80,30 @@ export class TurnRecorder {
     }
   }
 
+  /** The intent's id, once written. */
+  get intent(): string | undefined {
+    return this.intentId;
+  }
+
+  /**
+   * One more record in this turn, for something the pipeline did by itself on the way (the
+   * snapshot a `snapshot-first` rule asked for). Throws when it cannot be written.
+   */
+  async note(path: string, outcome: AuditRecord['outcome'], detail: string): Promise<void> {
+    const { id: _none, ...single } = this.entry(outcome, detail);
+    await this.deps.audit.record({ ...single, path });
+  }
+
   /** Writes the outcome; returns the replies to send (changed when the record could not be written). */
   async finish(ending: Ending): Promise<Reply[]> {
+    try {
+      return await this.writeOutcome(ending);
+    } finally {
+      this.markRecorded();
+    }
+  }
+
+  private async writeOutcome(ending: Ending): Promise<Reply[]> {
     if (ending.about) this.aim = { ...this.aim, ...ending.about };
     const entry = this.entry(ending.outcome, ending.detail);
     try {
