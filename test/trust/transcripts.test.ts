@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseTranscript, runTranscript, transcriptPlace } from '../../src/transports/transcript.js';
+import { parseTranscript, runTranscript, transcriptPlace } from '../../src/testing/transcript.js';
 import { startBot, type TestBot } from '../harness/bot.js';
 import { exampleConfig } from '../harness/example-config.js';
 import { hostsWithAccounts } from '../harness/host-accounts.js';
