@@ -67,7 +67,25 @@ export async function runSuite(files: readonly string[], options: SuiteOptions):
 
 async function runFile(file: string, options: SuiteOptions): Promise<FileOutcome> {
   const started = performance.now();
-  const outcome: FileOutcome = {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const outcome = emptyOutcome(file);
+    outcome.error = `${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`;
+    return { ...outcome, ms: Math.round(performance.now() - started) };
+  }
+  const outcome = await runText(text, file, options);
+  if (outcome.updates.length > 0) {
+    const updated = applyUpdates(text, outcome.updates);
+    outcome.changes = updated.changes;
+    await writeFile(file, updated.text);
+  }
+  return { ...outcome, ms: Math.round(performance.now() - started) };
+}
+
+function emptyOutcome(file: string): FileOutcome & { updates: { line: number; text: string }[] } {
+  return {
     file,
     status: 'unreadable',
     steps: 0,
@@ -76,15 +94,22 @@ async function runFile(file: string, options: SuiteOptions): Promise<FileOutcome
     output: [],
     place: { channel: '#test', private: false },
     changes: [],
+    updates: [],
   };
+}
+
+/**
+ * Runs one transcript's text (named `file`; a `; config:` header is relative to it) on a bot of
+ * its own; with `update`, the rewritten lines are in `updates` (the file is not touched here).
+ */
+export async function runText(
+  text: string,
+  file: string,
+  options: Pick<SuiteOptions, 'config' | 'configFor' | 'update'>,
+): Promise<FileOutcome & { updates: { line: number; text: string }[] }> {
+  const started = performance.now();
+  const outcome = emptyOutcome(file);
   const done = () => ({ ...outcome, ms: Math.round(performance.now() - started) });
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    outcome.error = `${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`;
-    return done();
-  }
   let transcript: ReturnType<typeof readTranscript>;
   try {
     transcript = readTranscript(text, file);
@@ -124,12 +149,8 @@ async function runFile(file: string, options: SuiteOptions): Promise<FileOutcome
         steps: result.steps,
         failures: result.failures,
         output: result.output,
+        updates: result.updates,
       });
-      if (result.updates.length > 0) {
-        const updated = applyUpdates(text, result.updates);
-        outcome.changes = updated.changes;
-        await writeFile(file, updated.text);
-      }
     } finally {
       await bot.close();
     }
