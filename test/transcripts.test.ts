@@ -209,3 +209,27 @@ describe('virtbot test itself', () => {
     expect(result.stderr).toContain('--reporter is one of pretty, tap, junit');
   });
 });
+
+describe('README, "Transcript tests"', () => {
+  const readme = readFileSync('README.md', 'utf8');
+  const section = readme.split('## Transcript tests')[1]!.split('\n## ')[0]!;
+  const blocks = [...section.matchAll(/```(\w*)\n([\s\S]*?)```/g)]
+    .filter((m) => m[1] === '')
+    .map((m) => m[2]!);
+  const chats = [dir, `${dir}/trust`, 'test/fixtures'].flatMap((d) =>
+    readdirSync(d)
+      .filter((f) => f.endsWith('.chat'))
+      .map((f) => readFileSync(join(d, f), 'utf8')),
+  );
+
+  it('shows transcripts', () => {
+    expect(blocks.length).toBeGreaterThan(6);
+  });
+
+  it.each(blocks.map((block, i) => [i + 1, block] as const))(
+    'example %i is part of a transcript that runs',
+    (_i, block) => {
+      expect(chats.some((chat) => chat.includes(block))).toBe(true);
+    },
+  );
+});

@@ -3,6 +3,7 @@
  * and targeted expectations, codes by name, injected events, Discord slash commands and buttons,
  * and --update. (The old cases of test/core/transcript.test.ts are left to its migration.)
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { demoConfig } from '../../src/config/demo.js';
 import type { InboundMessage, Reply } from '../../src/core/types.js';
@@ -234,7 +235,7 @@ describe('codes by name', () => {
 });
 
 describe('events', () => {
-  it('hands ~~~ event lines to the inject hook and checks what the bot announced', async () => {
+  it('hands ~~~ event lines to the inject hook and checks what the bot announced (the README example)', async () => {
     const injected: InjectedEvent[] = [];
     const inject = async (event: InjectedEvent): Promise<Announcement[]> => {
       injected.push(event);
@@ -250,19 +251,8 @@ describe('events', () => {
         },
       ];
     };
-    const result = await run(
-      lines(
-        '; transport: irc',
-        '; place: #ops',
-        '<alice> !status',
-        '~~~ event lab web01 stopped destroyed by virsh',
-        '>> [#ops] web01 on lab: stopped (destroyed by virsh)',
-        '!!! running',
-        '>>> running',
-      ),
-      { inject },
-    );
-    expect(result.failures.map((f) => f.line)).toEqual([7]);
+    const readme = readFileSync('test/fixtures/events.chat', 'utf8');
+    expect((await run(readme, { inject })).failures).toEqual([]);
     expect(injected).toEqual([
       expect.objectContaining({
         type: 'lifecycle',
@@ -272,6 +262,17 @@ describe('events', () => {
         detail: 'destroyed by virsh',
       }),
     ]);
+    const result = await run(
+      lines(
+        '; transport: irc',
+        '<alice> !status',
+        '~~~ event lab web01 started',
+        '>> running',
+        '>>> running',
+      ),
+      { inject },
+    );
+    expect(result.failures.map((f) => f.line)).toEqual([4]);
   });
 
   it('fails an event line when there is no hook, and stops there', async () => {
