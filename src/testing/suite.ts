@@ -13,6 +13,7 @@ import { createApp } from '../app.js';
 import { ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { People } from './people.js';
+import { renderOptionsOf } from './render/index.js';
 import { readTranscript, type TranscriptPlace, TranscriptSyntaxError } from './syntax.js';
 import { type BotLine, describeLine, runTranscript, type TranscriptFailure } from './transcript.js';
 import { applyUpdates, type LineChange } from './update.js';
@@ -142,6 +143,7 @@ export async function runText(
         botNick: config.bot.nick,
         prefix: config.bot.prefix,
         observe: (event) => bot.observe(event),
+        render: renderOptionsOf(config, header.place.network ?? ''),
         update: options.update === true,
       });
       Object.assign(outcome, {

@@ -191,6 +191,7 @@ export async function runTranscript(
       const where = step.place ?? home;
       const place = placeOf(where, step.nick);
       let interaction = false;
+      let pressed: BotLine | undefined;
       let addressed: ReturnType<typeof address>;
       const button = transport === 'discord' ? BUTTON.exec(text) : null;
       if (button) {
@@ -207,6 +208,7 @@ export async function runTranscript(
           break;
         }
         text = `${label} ${row.buttons.code}`;
+        pressed = row;
         interaction = true;
         addressed = { addressed: true, text, via: 'direct' };
       } else if (transport === 'discord' && !step.action && /^\/[a-z]/i.test(text)) {
@@ -233,6 +235,8 @@ export async function runTranscript(
       };
       if (step.action) msg.action = true;
       const replies: Reply[] = await options.handler(msg);
+      // Once pressed to effect, the transport takes the buttons off the message.
+      if (pressed && replies.length > 0 && replies.every((r) => r.kind !== 'error')) delete pressed.buttons;
       for (const reply of replies)
         if (reply.confirmCode) codes.push({ nick: step.nick, code: reply.confirmCode });
       const seen = render({ replies, place, requester: step.nick, via: addressed.via, interaction });

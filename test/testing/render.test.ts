@@ -2,9 +2,11 @@
  * The transcript renderers: what IRC, Discord and plain (console) users see of the same replies.
  */
 import { describe, expect, it } from 'vitest';
+import { validateConfig } from '../../src/config/load.js';
 import type { Place, Reply } from '../../src/core/types.js';
 import { renderPlain } from '../../src/testing/render/console.js';
 import { DISCORD_MESSAGE_LIMIT, discordRenderer, escapeMentions } from '../../src/testing/render/discord.js';
+import { renderOptionsOf } from '../../src/testing/render/index.js';
 import { IRC_LINE_BYTES, ircRenderer, ircTextBytes } from '../../src/testing/render/irc.js';
 
 const channel = (transport: string): Place => ({
@@ -184,5 +186,24 @@ describe('plain rendering (console, default transcripts)', () => {
     expect(seen).toHaveLength(7);
     expect(seen.at(-1)).toMatchObject({ where: 'private', to: 'bob', text: denial.text });
     expect(seen.slice(0, 6).every((l) => l.where === '#ops' && l.to === undefined)).toBe(true);
+  });
+});
+
+describe('render options from the config', () => {
+  it('take the settings of the network the transcript is on, else of the first one', () => {
+    const config = validateConfig({
+      hosts: [{ name: 'test', uri: 'test:///default' }],
+      irc: [
+        { name: 'libera', host: 'irc.libera.chat', channels: ['#ops'], maxChannelLines: 2 },
+        { name: 'oftc', host: 'irc.oftc.net', channels: ['#ops'], privateAs: 'privmsg', username: 'vb' },
+      ],
+    });
+    expect(renderOptionsOf(config, 'oftc').irc).toEqual({
+      maxChannelLines: 4,
+      privateAs: 'privmsg',
+      username: 'vb',
+    });
+    expect(renderOptionsOf(config, '').irc).toEqual({ maxChannelLines: 2, privateAs: 'notice' });
+    expect(renderOptionsOf(config, '').discord).toBeUndefined();
   });
 });
