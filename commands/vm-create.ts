@@ -92,7 +92,15 @@ const stop = defineVmCommand({
   summary: 'force a VM off at once, like pulling the plug',
   args: { vm: vmArg(), host: hostArg() },
   destructive: true,
-  examples: [{ input: 'vm stop test', reply: 'is destructive' }],
+  examples: [
+    { input: 'vm stop test', reply: "is destructive: type '!confirm", transport: 'irc' },
+    {
+      input: 'vm stop test',
+      reply: '[Confirm] [Cancel]',
+      transport: 'discord',
+      note: 'buttons for the code',
+    },
+  ],
   run: ({ ctx }) => power('stop', ctx),
 });
 

@@ -24,6 +24,7 @@ export const group: CommandGroup = {
           note: 'the demo has no users: everyone is anonymous',
         },
         { input: 'whoami', reply: 'roles: demo' },
+        { input: 'whoami', as: 'admin', reply: 'you are admin, proven by the local console' },
       ],
       async run({ ctx }) {
         const { identity, sender } = ctx;

@@ -1,15 +1,15 @@
 /**
  * virtbot's command line:
  *   virtbot console [--as NAME] [--config FILE]
- *   virtbot test [--config FILE] FILE.chat…
+ *   virtbot test [--config FILE] [--reporter pretty|tap|junit] [--update] [--filter PATTERN] [--jobs N] FILE.chat|DIR…
  *   virtbot replay LOGFILE [--channel '#name'] [--bot-nick NICK] [--out DIR] [--date D] [--tz Z] [--format F] [--minutes-url U] [--strict]
  *   virtbot run --config FILE
  *   virtbot check-config [--skip-secrets] FILE
  *   virtbot audit verify [--config FILE]
  */
 import { constants } from 'node:fs';
-import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir, userInfo } from 'node:os';
+import { access, mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Config } from './config/schema.js';
@@ -20,7 +20,12 @@ const app = () => import('./app.js');
 
 const USAGE = `usage:
   virtbot console [--as NAME] [--config FILE]     talk to virtbot in this terminal
-  virtbot test [--config FILE] FILE.chat…         run transcript tests
+  virtbot test [--config FILE] [--reporter pretty|tap|junit] [--update] [--filter PATTERN]
+               [--jobs N] [--verbose] FILE.chat|DIR…
+                                                  run transcript tests, several at once (exit 0: all
+                                                  passed, 1: some failed, 2: a file is unreadable);
+                                                  --update rewrites failing literal >>> / >> lines
+                                                  from the replies; --filter: a glob or a substring
   virtbot replay LOGFILE [--channel '#name'] [--bot-nick NICK] [--out DIR] [--date YYYY-MM-DD]
                  [--tz ZONE] [--format irssi|weechat|znc|limnoria|hexchat|quassel|irccloud|virtbot]
                  [--minutes-url URL] [--strict]
@@ -105,56 +110,80 @@ async function consoleCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** The transcripts named: files as given, and the `*.chat` files of a folder. */
+async function transcriptFiles(paths: string[]): Promise<string[]> {
+  const { readdir, stat } = await import('node:fs/promises');
+  const files: string[] = [];
+  for (const path of paths) {
+    const info = await stat(path).catch(() => undefined);
+    if (info?.isDirectory()) {
+      const names = (await readdir(path)).filter((name) => name.endsWith('.chat')).sort();
+      files.push(...names.map((name) => join(path, name)));
+    } else {
+      files.push(path); // a file that cannot be read is reported as unreadable
+    }
+  }
+  return files;
+}
+
+/** `--filter`: a glob (`*`, `?`) on the file's path or name, or else a substring of its path. */
+async function filterFiles(files: string[], filter: string): Promise<string[]> {
+  const { basename } = await import('node:path');
+  if (!/[*?]/.test(filter)) return files.filter((file) => file.includes(filter));
+  const { globToRegExp } = await import('./auth/glob.js');
+  const glob = globToRegExp(filter);
+  return files.filter((f) => [f, basename(f), basename(f, '.chat')].some((name) => glob.test(name)));
+}
+
 async function testCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
       config: { type: 'string' },
       verbose: { type: 'boolean', short: 'v' },
+      reporter: { type: 'string', default: 'pretty' },
+      update: { type: 'boolean' },
+      filter: { type: 'string' },
+      jobs: { type: 'string' },
       'allow-root': { type: 'boolean' },
     },
     allowPositionals: true,
   });
-  if (positionals.length === 0) throw new UsageFailure('virtbot test needs at least one FILE.chat');
+  if (positionals.length === 0) throw new UsageFailure('virtbot test needs at least one FILE.chat or folder');
   refuseRoot(values['allow-root'] === true, values.config === undefined);
-  const [{ createApp }, { parseTranscript, runTranscript, transcriptPlace, TranscriptSyntaxError }] =
-    await Promise.all([app(), import('./transports/transcript.js')]);
-  let failed = 0;
-  let passed = 0;
-  for (const file of positionals) {
-    const dataDir = await mkdtemp(join(tmpdir(), 'virtbot-transcript-'));
-    const { config } = await configFor(values.config, dataDir);
-    const bot = await createApp(config);
-    try {
-      const text = await readFile(file, 'utf8');
-      const steps = parseTranscript(text, file);
-      const result = await runTranscript(steps, {
-        handler: bot.handle,
-        place: transcriptPlace(text),
-        botNick: config.bot.nick,
-        prefix: config.bot.prefix,
-        observe: (event) => bot.observe(event),
-      });
-      if (values.verbose) for (const o of result.output) process.stdout.write(`  ${o.cause}| ${o.text}\n`);
-      if (result.failures.length === 0) {
-        passed++;
-        process.stdout.write(`ok ${file} (${result.steps} steps)\n`);
-      } else {
-        failed++;
-        process.stdout.write(`FAIL ${file}\n`);
-        for (const f of result.failures) process.stdout.write(`  ${file}:${f.line}: ${f.message}\n`);
-      }
-    } catch (error) {
-      if (!(error instanceof TranscriptSyntaxError)) throw error;
-      failed++;
-      process.stdout.write(`FAIL ${error.message}\n`);
-    } finally {
-      await bot.close();
-      await rm(dataDir, { recursive: true, force: true });
-    }
+  const [{ runSuite }, { REPORTERS, reporter }, { formatChanges }] = await Promise.all([
+    import('./testing/suite.js'),
+    import('./testing/report.js'),
+    import('./testing/update.js'),
+  ]);
+  const name = values.reporter as (typeof REPORTERS)[number];
+  if (!REPORTERS.includes(name)) throw new UsageFailure(`--reporter is one of ${REPORTERS.join(', ')}`);
+  const jobs = values.jobs === undefined ? availableParallelism() : Number(values.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1)
+    throw new UsageFailure('--jobs takes a whole number of at least 1');
+  let files = await transcriptFiles(positionals);
+  if (values.filter !== undefined) {
+    files = await filterFiles(files, values.filter);
+    if (files.length === 0) throw new UsageFailure(`no transcript matches --filter '${values.filter}'`);
   }
-  process.stdout.write(`${passed} passed, ${failed} failed\n`);
-  return failed === 0 ? 0 : 1;
+  const report = reporter(name, { verbose: values.verbose === true });
+  // Diffs go with a person's report; beside a machine-read one they go to stderr.
+  const diffs = name === 'pretty' ? process.stdout : process.stderr;
+  const started = Date.now();
+  process.stdout.write(report.start(files.length));
+  const outcomes = await runSuite(files, {
+    ...(values.config !== undefined ? { config: values.config } : {}),
+    configFor: async (file, dataDir) => (await configFor(file, dataDir)).config,
+    jobs,
+    update: values.update === true,
+    onOutcome(outcome, index) {
+      process.stdout.write(report.file(outcome, index));
+      if (outcome.changes.length > 0) diffs.write(formatChanges(outcome.file, outcome.changes));
+    },
+  });
+  process.stdout.write(report.end(outcomes, Date.now() - started));
+  if (outcomes.some((o) => o.status === 'unreadable')) return 2;
+  return outcomes.every((o) => o.status === 'passed') ? 0 : 1;
 }
 
 async function replayCommand(argv: string[]): Promise<number> {

@@ -46,13 +46,24 @@ export type Args = Record<string, ArgValue | undefined>;
 
 /**
  * An example is documentation and a test: `input` run on the embedded default must reply with
- * `reply` (substring) or match it (RegExp).
+ * `reply` (substring) or match it (RegExp) — a line of the reply as its people see it. It runs
+ * as a transcript (src/testing/examples.ts); the flags say who runs it, where and on which
+ * transport, as Sopel's `@example` flags do.
  */
 export interface Example {
   input: string;
   reply: string | RegExp;
   /** Why this example exists, for the docs. */
   note?: string;
+  /**
+   * Who says it: 'anonymous' (the default), someone nothing identifies; 'admin', a configured
+   * user named admin holding a role that grants everything.
+   */
+  as?: 'admin' | 'anonymous';
+  /** Where: a channel (default '#examples', where the line is given with the prefix) or 'private'. */
+  place?: 'private' | `#${string}`;
+  /** The transport whose users' view `reply` is checked against (default: plain lines). */
+  transport?: 'console' | 'irc' | 'discord';
 }
 
 /** How a command finds what it acts on; the pipeline's target stage binds it before authorization. */

@@ -7,7 +7,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseTranscript, runTranscript, transcriptPlace } from '../../src/transports/transcript.js';
+import { People } from '../../src/testing/people.js';
+import { readTranscript, runTranscript } from '../../src/testing/transcript.js';
 import { startBot, type TestBot } from '../harness/bot.js';
 import { exampleConfig } from '../harness/example-config.js';
 import { hostsWithAccounts } from '../harness/host-accounts.js';
@@ -31,10 +32,15 @@ describe('trust runbooks on the example config', () => {
   it.each(files)('%s', async (file) => {
     const input = exampleConfig();
     bot = await startBot(input, { hosts: hostsWithAccounts(input), meetings: true });
-    const text = readFileSync(join(dir, file), 'utf8');
-    const result = await runTranscript(parseTranscript(text, file), {
+    const { header, steps } = readTranscript(readFileSync(join(dir, file), 'utf8'), file);
+    // A runbook's own `; user` / `; role` headers go on top of the example's.
+    const people = new People(header.people, header.transport);
+    bot.bot.reload(people.apply(bot.config, header));
+    const result = await runTranscript(steps, {
       handler: bot.bot.handle,
-      place: transcriptPlace(text),
+      place: header.place,
+      transport: header.transport,
+      people,
       botNick: bot.config.bot.nick,
       prefix: bot.config.bot.prefix,
       observe: (event) => bot?.bot.observe(event),
