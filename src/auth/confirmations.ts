@@ -38,7 +38,13 @@ export interface PendingInvocation {
 
 export type Taken =
   | { ok: true; pending: PendingInvocation }
-  | { ok: false; reason: string; lapsed?: PendingInvocation };
+  | {
+      ok: false;
+      reason: string;
+      lapsed?: PendingInvocation;
+      /** The pending invocation the refusal was about, when the code exists (for the record). */
+      refused?: PendingInvocation;
+    };
 
 export interface Approver {
   /** identityKey of the approver. */
@@ -195,16 +201,18 @@ export class Confirmations {
       return this.miss(approver.key, `no pending command has code ${code}`);
     }
     if (found.approvals.length === 0) return { ok: false, reason: `code ${code} does not need approval` };
-    if (found.placeKey !== placeKey)
-      return this.miss(approver.key, `code ${code} was issued in another conversation`);
+    const refuse = (reason: string): Taken => ({ ok: false, reason, refused: found });
+    if (found.placeKey !== placeKey) {
+      this.wrong.spend(approver.key);
+      return refuse(`code ${code} was issued in another conversation`);
+    }
     if (this.now() > found.expiresAt) {
       this.expire(code, found);
       return { ok: false, reason: `code ${code} lapsed`, lapsed: found };
     }
-    if (approver.user === null)
-      return { ok: false, reason: 'approving needs an identified user: log in to services first' };
+    if (approver.user === null) return refuse('approving needs an identified user: log in to services first');
     if (approver.key === found.requester)
-      return { ok: false, reason: `you asked for ${found.line}: someone else must approve it` };
+      return refuse(`you asked for ${found.line}: someone else must approve it`);
     const waiting = pendingApprovals(found);
     if (waiting.length === 0)
       return {
@@ -214,6 +222,7 @@ export class Confirmations {
     if (!waiting.some((need) => need.approvers.some((r) => approver.roles.includes(r)))) {
       return {
         ok: false,
+        refused: found,
         reason: `approving code ${code} needs role ${waiting.map((n) => n.approvers.join(' or ')).join(', and ')}, which ${approver.user} does not hold`,
       };
     }

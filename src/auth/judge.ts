@@ -11,7 +11,8 @@
  *    below can undo it. Without such a rule, the identity's roles decide (their most specific
  *    matching glob; `!glob` denies; on a tie, deny), and without a matching glob, per-VM access
  *    (the user or one of their groups is in the VM's `<access>`, for the permissions
- *    `vmAccess.permissions` lists). Nothing grants: no.
+ *    `vmAccess.permissions` lists; a destructive one only when listed by its exact name). Nothing
+ *    grants: no.
  * 2. **Required roles accumulate.** Every matching `require-role` rule must be met (one of its
  *    roles held). A rule requires; it never grants by itself.
  * 3. **Approvals accumulate.** Every matching `require-approval` rule adds an approval by a
@@ -247,6 +248,9 @@ function grantByVmAccess(config: Config, request: JudgeRequest): Grant | undefin
     return undefined;
   if (globsAllow(NEVER_PER_VM, permission)) return undefined;
   if (!globsAllow(config.vmAccess.permissions, permission)) return undefined;
+  // A destructive command is covered only when named exactly (the default names vm.stop): a
+  // glob such as vm.* never hands a per-VM user what removes NICs or disks.
+  if (command.destructive && !config.vmAccess.permissions.includes(permission)) return undefined;
   const basis = `per-VM access of ${vm} on ${host}`;
   const who = describeWho(identity);
   const account = identity.systemAccount;

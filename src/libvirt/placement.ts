@@ -5,6 +5,7 @@
  * answer is reported, never taken as "not there".
  */
 import type { HostRegistry } from './hosts.js';
+import { type Hypervisor, isNotFound } from './hypervisor.js';
 import type { VmMetadata } from './metadata.js';
 import { messageOf } from './virsh-shell.js';
 
@@ -20,7 +21,7 @@ export async function findVm(
   vm: string,
   candidates: readonly string[],
 ): Promise<Sightings> {
-  const answers = await Promise.allSettled(candidates.map((name) => hosts.get(name).exists(vm)));
+  const answers = await Promise.allSettled(candidates.map((name) => namedExactly(hosts.get(name), vm)));
   const sightings: Sightings = { found: [], unreachable: [] };
   answers.forEach((answer, i) => {
     const host = candidates[i]!;
@@ -28,6 +29,20 @@ export async function findVm(
     else if (answer.value) sightings.found.push(host);
   });
   return sightings;
+}
+
+/**
+ * Has this host a domain whose own name is `vm`? virsh reads a `--domain` value as an id or a
+ * UUID before a name: `1` would find the domain with id 1 whatever its name, and the rules
+ * judged on VM '1' would not be the rules of the VM acted on. Only an exact name counts.
+ */
+async function namedExactly(hv: Hypervisor, vm: string): Promise<boolean> {
+  try {
+    return (await hv.domainSummary(vm)).name === vm;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
+  }
 }
 
 /** The users and groups of a VM's access list, from its persistent definition. */

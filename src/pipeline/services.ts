@@ -96,11 +96,17 @@ function confirmationDesk(deps: PipelineDeps, utterance: Utterance): Confirmatio
   const store = deps.confirmations;
   const { requester, placeKey, identity } = utterance;
   const approver = { key: requester, user: identity.user, roles: identity.roles };
-  const refuse = (reason: string, lapsed?: PendingInvocation): never => {
+  const aim = (pending: PendingInvocation) => ({
+    ...(pending.host ? { host: pending.host } : {}),
+    ...(pending.vm ? { vm: pending.vm } : {}),
+  });
+  const refuse = (reason: string, lapsed?: PendingInvocation, refused?: PendingInvocation): never => {
+    // A refusal about someone's real pending command is a denial, recorded with where it was aimed.
+    if (refused) throw new CommandError(reason, 'denied', { about: aim(refused) });
     if (!lapsed) throw new CommandError(reason, 'invalid');
     throw new CommandError(reason, 'lapsed', {
       detail: `code ${lapsed.code} for ${lapsed.line} lapsed at ${new Date(lapsed.expiresAt).toISOString()}: nothing was done`,
-      about: { ...(lapsed.host ? { host: lapsed.host } : {}), ...(lapsed.vm ? { vm: lapsed.vm } : {}) },
+      about: aim(lapsed),
     });
   };
   const throttle = () => {
@@ -133,12 +139,12 @@ function confirmationDesk(deps: PipelineDeps, utterance: Utterance): Confirmatio
     approve(code) {
       throttle();
       const taken = store.approve(code, approver, placeKey);
-      return taken.ok ? taken.pending : refuse(taken.reason, taken.lapsed);
+      return taken.ok ? taken.pending : refuse(taken.reason, taken.lapsed, taken.refused);
     },
     deny(code) {
       throttle();
       const taken = store.deny(code, approver, placeKey);
-      return taken.ok ? taken.pending : refuse(taken.reason, taken.lapsed);
+      return taken.ok ? taken.pending : refuse(taken.reason, taken.lapsed, taken.refused);
     },
   };
 }

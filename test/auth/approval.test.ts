@@ -128,7 +128,7 @@ describe('approval by a second person', () => {
   // audit log hides who tried to approve what they may not (the confirmation desk turns every
   // refusal but a lapse into CommandError(…, 'invalid') with no record.about). Expected: 'denied',
   // naming the pending command's host and VM, as the approval itself is recorded.
-  it.fails('DEFECT records refused approvals as denied, naming the VM they were aimed at', async () => {
+  it('records refused approvals as denied, naming the VM they were aimed at', async () => {
     t = await makeTestBot({
       config: { ...approvalRules, users: { ...baseUsers(), alice: { roles: ['ops', 'approver'] } } },
     });
@@ -292,7 +292,7 @@ describe('approval of fan-outs', () => {
   // `first` verdict), so 'probe list' runs on test and prod-1 at once without the approval the
   // rule asks for on prod-1. Fix: merge the obligations of every allowed host (or leave out,
   // as withheld, the hosts whose verdict asks for more than the one used).
-  it.fails('DEFECT never runs a fan-out on a host whose rule asks for an approval without it', async () => {
+  it('never runs a fan-out on a host whose rule asks for an approval without it', async () => {
     t = await makeTestBot({ config: prodList });
     await t.say('alice', 'probe list');
     const unapproved = t.runs.filter((r) => r.hosts?.includes('prod-1'));

@@ -145,7 +145,9 @@ describe('per-VM access', () => {
     t = await makeTestBot();
     await grant(t);
     failDefinitions(t);
-    expect(await t.text('erin', 'probe info web01')).toBe('denied: no role of erin grants probe.info');
+    expect(await t.text('erin', 'probe info web01')).toBe(
+      'denied: no role of erin grants probe.info; the access list of web01 could not be read (cannot read the definition)',
+    );
     const [reply] = await t.say('alice', 'probe info web01');
     expect(reply!.text).toBe('ran probe info');
     expect(t.runs.map((r) => r.user)).toEqual(['alice']);
@@ -155,7 +157,7 @@ describe('per-VM access', () => {
   // dropped when the judge then denies, so the person is told only "no role grants …" and cannot
   // tell a broken VM definition from a missing grant. (The old denial said "…, and the access
   // list of X on HOST cannot be read (…)".) Fix: append the target's notes to a denial's reason.
-  it.fails('DEFECT says that the access list could not be read when it denies', async () => {
+  it('says that the access list could not be read when it denies', async () => {
     t = await makeTestBot();
     await grant(t);
     failDefinitions(t);
@@ -216,7 +218,7 @@ describe('per-VM access with the vm commands', () => {
   // Defect (see test/auth/rules.test.ts): per-VM access grants destructive commands; README and
   // the vmAccess schema say it never does. grantByVmAccess should return nothing when
   // `command.destructive`.
-  it.fails('DEFECT keeps destructive commands from per-VM users (vm stop, vm nic remove)', async () => {
+  it('keeps destructive commands from per-VM users (vm stop, vm nic remove)', async () => {
     t = await makeTestBot({ config: vmConfig });
     await grant(t);
     expect(await t.text('erin', 'vm stop web01')).toBe('denied: no role of erin grants vm.stop');
@@ -231,7 +233,7 @@ describe('per-VM access with the vm commands', () => {
   // the old pipeline judged first and denied. Fix: when locating fails, judge the request on
   // each candidate host (without a VM) and answer with the denial when no candidate would allow
   // it; only then give the locating error.
-  it.fails('DEFECT tells a person who may run nothing no more about a missing VM than about a present one', async () => {
+  it('tells a person who may run nothing no more about a missing VM than about a present one', async () => {
     t = await makeTestBot({ config: vmConfig });
     const present = await t.text('erin', 'vm info web02');
     expect(present).toBe('denied: no role of erin grants vm.info');

@@ -4,9 +4,15 @@
  * it runs on the hosts the person may act on, says which it left out, and is denied only when
  * there are none.
  */
-import { describeObligations, type JudgeRequest, judge, type Verdict } from '../../auth/judge.js';
+import {
+  type ApprovalNeed,
+  describeObligations,
+  type JudgeRequest,
+  judge,
+  type Verdict,
+} from '../../auth/judge.js';
 import type { Config } from '../../config/schema.js';
-import { type Authorized, type Invocation, stop, type Target } from '../invocation.js';
+import { type Authorized, type HostBinding, type Invocation, stop, type Target } from '../invocation.js';
 
 export function judgeRequest(invocation: Invocation, host?: string): JudgeRequest {
   const { command, identity, args, msg, target } = invocation;
@@ -35,7 +41,12 @@ function aimFor(target: Target, host?: string): { host?: string; vm?: string } {
 export function authorize(invocation: Invocation, config: Config): Authorized {
   if (invocation.target.kind === 'hosts') return authorizeFanOut(invocation, invocation.target, config);
   const verdict = judge(config, judgeRequest(invocation));
-  if (!verdict.allowed) throw stop('denied', verdict.reason, { text: `denied: ${verdict.reason}` });
+  if (!verdict.allowed) {
+    // What the target stage noticed (an access list it could not read) belongs with a denial.
+    const notes = invocation.target.kind === 'vm' ? invocation.target.notes : [];
+    const reason = [verdict.reason, ...notes].join('; ');
+    throw stop('denied', reason, { text: `denied: ${reason}` });
+  }
   return { ...invocation, verdict, withheld: [] };
 }
 
@@ -44,19 +55,14 @@ function authorizeFanOut(
   target: Extract<Target, { kind: 'hosts' }>,
   config: Config,
 ): Authorized {
-  const allowed: typeof target.hosts = [];
+  const allowed: { host: HostBinding; verdict: Verdict }[] = [];
   const withheld: { name: string; reason: string }[] = [];
-  let first: Verdict | undefined;
   for (const host of target.hosts) {
     const verdict = judge(config, judgeRequest(invocation, host.name));
-    if (verdict.allowed) {
-      allowed.push(host);
-      first ??= verdict;
-    } else {
-      withheld.push({ name: host.name, reason: verdict.reason });
-    }
+    if (verdict.allowed) allowed.push({ host, verdict });
+    else withheld.push({ name: host.name, reason: verdict.reason });
   }
-  if (!first) {
+  if (allowed.length === 0) {
     // One reason for every host is said once; different reasons are said host by host.
     const reason =
       new Set(withheld.map((w) => w.reason)).size === 1
@@ -64,7 +70,37 @@ function authorizeFanOut(
         : withheld.map((w) => `${w.name}: ${w.reason}`).join('; ');
     throw stop('denied', reason, { text: `denied: ${reason}` });
   }
-  return { ...invocation, target: { kind: 'hosts', hosts: allowed }, verdict: first, withheld };
+  // A host whose rules ask for an approval never rides along with hosts that do not: it is left
+  // out (ask for it alone, with host=). When every host asks for one, all approvals are asked.
+  const free = allowed.filter((a) => a.verdict.obligations.approvals.length === 0);
+  const running = free.length > 0 ? free : allowed;
+  for (const a of allowed.filter((x) => !running.includes(x))) {
+    withheld.push({
+      name: a.host.name,
+      reason: `needs approval there (${a.verdict.obligations.approvals.flatMap((n) => n.rules).join(', ')}): ask for it with host=${a.host.name}`,
+    });
+  }
+  const verdict = mergeVerdicts(running.map((a) => a.verdict));
+  return { ...invocation, target: { kind: 'hosts', hosts: running.map((a) => a.host) }, verdict, withheld };
+}
+
+/** The verdicts of a fan-out's hosts as one: every obligation of every host. */
+function mergeVerdicts(verdicts: Verdict[]): Verdict {
+  const first = verdicts[0]!;
+  const approvals: ApprovalNeed[] = [];
+  for (const need of verdicts.flatMap((v) => v.obligations.approvals)) {
+    const same = approvals.find(
+      (a) =>
+        a.approvers.length === need.approvers.length && a.approvers.every((r) => need.approvers.includes(r)),
+    );
+    if (same) same.rules.push(...need.rules.filter((r) => !same.rules.includes(r)));
+    else approvals.push({ rules: [...need.rules], approvers: [...need.approvers] });
+  }
+  return {
+    ...first,
+    reason: [...new Set(verdicts.map((v) => v.reason))].join('; '),
+    obligations: { confirm: verdicts.some((v) => v.obligations.confirm), approvals },
+  };
 }
 
 /** "may run vm delete …: <reason> (then approval by …, then 'confirm CODE' by alice)" for explanations. */

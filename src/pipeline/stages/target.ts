@@ -9,7 +9,7 @@
  *  - a host command gets `host=` or the first host; a fan-out every host (or `host=`);
  *  - arguments naming host resources (paths, bridges) must be ones the bound host allows.
  */
-import { mayHaveVmAccess } from '../../auth/judge.js';
+import { judge, mayHaveVmAccess } from '../../auth/judge.js';
 import type { Config } from '../../config/schema.js';
 import { refuseBridge, refusePath } from '../../libvirt/host-resources.js';
 import type { HostRegistry } from '../../libvirt/hosts.js';
@@ -18,9 +18,39 @@ import { messageOf } from '../../libvirt/virsh-shell.js';
 import { type Bound, type HostBinding, type Invocation, stop, type Target } from '../invocation.js';
 
 export async function target(bound: Bound, hosts: HostRegistry, config: Config): Promise<Invocation> {
-  const found = await findTarget(bound, hosts, config);
+  let found: Target;
+  try {
+    found = await findTarget(bound, hosts, config);
+  } catch (error) {
+    throw deniedEverywhere(bound, hosts, config) ?? error;
+  }
   if (found.kind !== 'none' && found.kind !== 'hosts') await checkHostResources(bound, found.host, hosts);
   return { ...bound, target: found };
+}
+
+/**
+ * Where a VM could not be found (or not told apart), someone who may not run the command on any
+ * host it could be on learns nothing of what exists: the answer is the denial they would get for
+ * a VM that is there. Per-VM access is not judged here: without a VM there is no access list.
+ */
+function deniedEverywhere(bound: Bound, hosts: HostRegistry, config: Config): Error | undefined {
+  const spec = bound.command.target;
+  if (spec.kind !== 'vm' && spec.kind !== 'new-vm') return undefined;
+  const host = named(bound, spec.host);
+  const vm = named(bound, spec.vm);
+  const verdicts = (host !== undefined ? [host] : hosts.names()).map((h) =>
+    judge(config, {
+      identity: bound.identity,
+      command: bound.command,
+      args: bound.args,
+      place: bound.msg.place,
+      host: h,
+      ...(vm !== undefined ? { vm } : {}),
+    }),
+  );
+  if (verdicts.some((v) => v.allowed)) return undefined;
+  const reason = verdicts[0]?.reason ?? 'no host to judge on';
+  return stop('denied', reason, { text: `denied: ${reason}` });
 }
 
 function named(bound: Bound, argName: string | undefined): string | undefined {
