@@ -16,7 +16,14 @@ const list = defineCommand({
   examples: [{ input: 'host list', reply: '1 host: test (test:///default, local)' }],
   async run({ ctx }) {
     const hosts = ctx.directory.names().map((n) => ctx.directory.config(n));
-    const rows = hosts.map((h) => `${h.name} (${h.uri}, ${reach(h)})`);
+    const health = new Map(ctx.directory.health().map((h) => [h.host, h]));
+    const state = (name: string) => {
+      const h = health.get(name);
+      if (h?.state !== 'down') return '';
+      const since = h.since ? ` since ${h.since.toISOString().slice(11, 16)} UTC` : '';
+      return `, unreachable${since}: ${h.reason ?? 'no answer'}`;
+    };
+    const rows = hosts.map((h) => `${h.name} (${h.uri}, ${reach(h)}${state(h.name)})`);
     return {
       reply: `${plural(hosts.length, 'host')}: ${rows.join(', ')}`,
       lines: rows,

@@ -3,6 +3,7 @@ import { CommandError, type CommandSpec } from '../src/command/spec.js';
 import { domainState } from '../src/libvirt/changes.js';
 import { randomMac } from '../src/libvirt/domain.js';
 import type { Hypervisor } from '../src/libvirt/hypervisor.js';
+import { volumeUsers } from '../src/libvirt/limits.js';
 import { buildDomain, domainTypeFor, templateSizes } from '../src/libvirt/template.js';
 import { path } from '../src/libvirt/xml.js';
 import { arg, defineNewVmCommand, defineVmCommand, type VmContext } from '../src/pipeline/define.js';
@@ -147,7 +148,17 @@ const create = defineNewVmCommand({
       const diskPath = await hv.createVolume(pool, volume, sizes.diskKiB, 'qcow2');
       const macs: string[] = [];
       for (const _ of template.networks) macs.push(randomMac(macs));
-      const built = buildDomain({ name, template, domainType, diskPath, diskFormat: 'qcow2', macs });
+      // On a Kimchi host the new VM's OS and users go in Kimchi's metadata, so Kimchi reads them too.
+      const metadataFormat = hv.metadataMode === 'kimchi' ? 'kimchi' : 'virtbot';
+      const built = buildDomain({
+        name,
+        template,
+        domainType,
+        diskPath,
+        diskFormat: 'qcow2',
+        macs,
+        metadataFormat,
+      });
       try {
         await hv.define(built.xml);
       } catch (error) {
@@ -184,6 +195,13 @@ const del = defineVmCommand({
     const state = await domainState(hv, vm);
     const view = await hv.domain(vm, { inactive: state.persistent });
     const hasNvram = path(view.root, 'os', 'nvram') !== undefined;
+    const sharedWith = new Map<string, string[]>();
+    if (removeDisks) {
+      for (const disk of view.disks.filter((d) => d.device === 'disk' && d.source)) {
+        const others = (await volumeUsers(hv, { path: disk.source! })).filter((u) => u !== vm);
+        if (others.length > 0) sharedWith.set(disk.source!, others);
+      }
+    }
     if (state.running) await hv.destroy(vm);
     if (state.persistent) await hv.undefine(vm, { nvram: hasNvram });
     const kept: string[] = [];
@@ -191,6 +209,12 @@ const del = defineVmCommand({
     for (const disk of view.disks.filter((d) => d.device === 'disk' && d.source)) {
       if (!removeDisks) {
         kept.push(disk.source!);
+        continue;
+      }
+      // A volume another VM still has as a disk is kept (it was checked before the VM went).
+      const shared = sharedWith.get(disk.source!);
+      if (shared !== undefined) {
+        kept.push(`${disk.source!} (also a disk of ${shared.join(', ')})`);
         continue;
       }
       try {

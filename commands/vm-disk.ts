@@ -17,8 +17,11 @@ import {
   nextTarget,
 } from '../src/libvirt/domain.js';
 import type { Hypervisor } from '../src/libvirt/hypervisor.js';
+import { checkVolumeDelete, checkVolumeSize, poolSpace, volumeUsers } from '../src/libvirt/limits.js';
+import { plainError } from '../src/libvirt/virsh/errors.js';
 import { child, el, type XmlElement } from '../src/libvirt/xml.js';
 import { arg, defineVmCommand, exactlyOne } from '../src/pipeline/define.js';
+import { settlesOf } from './vm-changes.js';
 import { formatKiB, hostArg, vmArg } from './vm-common.js';
 import { resolvePool } from './vm-create.js';
 
@@ -56,10 +59,22 @@ const diskList = defineVmCommand({
   async run({ ctx }) {
     const { hv, vm } = ctx;
     const disks = allDisks(await views(hv, vm, await domainState(hv, vm)));
+    // A disk asked to go that the guest has not released yet is still listed, and marked.
+    const waiting = new Set(
+      hv
+        .pendingChanges(vm)
+        .map((p) => p.key)
+        .flatMap((key) => (key.kind === 'disk' ? [key.target] : [])),
+    );
+    const mark = (d: DiskInfo) => (waiting.has(d.target) ? ', waiting for the guest to release it' : '');
     const brief = (d: DiskInfo) =>
-      `${d.target} (${d.device}, ${d.bus}, ${d.source ?? (d.volume ? `${d.pool}/${d.volume}` : 'empty')})`;
+      `${d.target} (${d.device}, ${d.bus}, ${d.source ?? (d.volume ? `${d.pool}/${d.volume}` : 'empty')}${mark(d)})`;
     const reply = disks.length === 0 ? `${vm} has no disks` : `${vm}: ${disks.map(brief).join(', ')}`;
-    return { reply, lines: disks.map(describeDisk), detail: `List storage devices of guest '${vm}'` };
+    return {
+      reply,
+      lines: disks.map((d) => `${describeDisk(d)}${mark(d)}`),
+      detail: `List storage devices of guest '${vm}'`,
+    };
   },
 });
 
@@ -119,6 +134,9 @@ const diskAdd = defineVmCommand({
     let format = path?.endsWith('.qcow2') ? 'qcow2' : 'raw';
     if (size !== undefined) {
       const pool = await resolvePool(hv, args.pool);
+      // The pool must have room: a 100T disk in a pool with 77G free is refused, not created.
+      const tooBig = checkVolumeSize(await poolSpace(hv, pool), size);
+      if (tooBig !== undefined) throw new CommandError(tooBig);
       const volume = `${vm}-${target}.qcow2`;
       if (await hv.volumeExists(pool, volume)) {
         throw new CommandError(
@@ -146,6 +164,7 @@ const diskAdd = defineVmCommand({
       return {
         reply: `added disk ${target} (${what}) to ${vm}, ${appliedNote(applied)}`,
         detail: `Attach storage device '${target}' (${created ? `new volume ${created.pool}/${created.volume}` : source}, ${bus.value}: ${bus.reason}) to guest '${vm}'`,
+        ...settlesOf(applied),
       };
     } catch (error) {
       // Do not leave a new, unused volume behind.
@@ -191,26 +210,35 @@ const diskRemove = defineVmCommand({
       configEdits.detach(matchTarget(target)),
       async () => !(await hasDisk(hv, vm, target, state.persistent)),
     );
-    let note = appliedNote(applied);
-    let released = true;
-    if (applied.live && (await hv.domain(vm)).disks.some((d) => d.target === target)) {
-      released = false;
-      note = 'in config; the running guest has not released it yet (it goes at the next boot)';
-    }
+    const released = applied.state !== 'in-progress';
     let volumeNote = disk.source ? `, kept ${disk.source}` : '';
     if (args.delete === true && disk.source) {
-      if (!released || applied.liveRefused) volumeNote = `, kept ${disk.source} (still in use)`;
-      else {
-        await hv.deleteVolumePath(disk.source);
-        volumeNote = `, deleted ${disk.source}`;
-      }
+      volumeNote = await deleteVolume(hv, vm, disk.source, released && !applied.liveRefused);
     }
     return {
-      reply: `removed disk ${target} from ${vm}, ${note}${volumeNote}`,
+      reply: `removed disk ${target} from ${vm}, ${appliedNote(applied)}${volumeNote}`,
       detail: `Detach storage device '${target}' from guest '${vm}'${volumeNote}`,
+      ...settlesOf(applied),
     };
   },
 });
+
+/**
+ * Deletes a removed disk's volume when nothing uses it any more: not while the guest still holds
+ * it, not while another VM has it as a disk. The disk is removed either way, so a volume that
+ * cannot be deleted is said in the reply, never turned into a failure of the removal.
+ */
+async function deleteVolume(hv: Hypervisor, vm: string, path: string, released: boolean): Promise<string> {
+  if (!released) return `, kept ${path} (the guest still holds it: delete it once it is released)`;
+  const shared = checkVolumeDelete(path, await volumeUsers(hv, { path }), vm);
+  if (shared !== undefined) return `, ${shared}`;
+  try {
+    await hv.deleteVolumePath(path);
+    return `, deleted ${path}`;
+  } catch (error) {
+    return `, kept ${path} (it could not be deleted: ${plainError(error).message})`;
+  }
+}
 
 /** Put `iso` into (or, with null, take the medium out of) a CD-ROM drive. */
 function setMedia(
@@ -263,6 +291,7 @@ const cdromInsert = defineVmCommand({
       return {
         reply: `inserted ${iso} into ${vm}'s CD-ROM ${drive.target}, ${appliedNote(applied)}`,
         detail: `Update storage device '${drive.target}' of guest '${vm}': insert '${iso}'`,
+        ...settlesOf(applied),
       };
     }
     const bus = cdromBus(v.config);
@@ -277,6 +306,7 @@ const cdromInsert = defineVmCommand({
     return {
       reply: `added CD-ROM ${target} (${bus}) with ${iso} to ${vm}, ${appliedNote(applied)}`,
       detail: `Attach storage device '${target}' (cdrom ${iso}) to guest '${vm}'`,
+      ...settlesOf(applied),
     };
   },
 });
@@ -299,6 +329,7 @@ const cdromEject = defineVmCommand({
     return {
       reply: `ejected ${drive.source} from ${vm}'s CD-ROM ${drive.target}, ${appliedNote(applied)}`,
       detail: `Update storage device '${drive.target}' of guest '${vm}': eject '${drive.source}'`,
+      ...settlesOf(applied),
     };
   },
 });

@@ -4,9 +4,10 @@ import { type Applied, appliedNote, applyDevice, configEdits, domainState } from
 import { chooseDiskBus, chooseNicModel, NIC_MODELS } from '../src/libvirt/choose.js';
 import { describeNic, type NicInfo, nicElement, randomMac } from '../src/libvirt/domain.js';
 import type { Hypervisor } from '../src/libvirt/hypervisor.js';
-import { withDevices } from '../src/libvirt/metadata.js';
+import { checkNetwork, networkActive } from '../src/libvirt/limits.js';
 import { child, el, type XmlElement } from '../src/libvirt/xml.js';
 import { arg, atLeastOne, defineVmCommand, notBoth } from '../src/pipeline/define.js';
+import { settlesOf } from './vm-changes.js';
 import { hostArg, plural, vmArg } from './vm-common.js';
 
 const macArg = () => arg.mac('the NIC’s MAC address').positional().required();
@@ -74,8 +75,10 @@ const nicAdd = defineVmCommand({
     const { hv, vm } = ctx;
     const { bridge } = args;
     const network = bridge === undefined ? (args.network ?? 'default') : undefined;
-    if (network !== undefined && !(await hv.networkExists(network))) {
-      throw new CommandError(`no network '${network}' on host ${hv.name} (see 'network list')`);
+    // The network must exist and be up: an inactive 'default' would make the next start fail.
+    if (network !== undefined) {
+      const refusal = checkNetwork(network, await networkActive(hv, network));
+      if (refusal !== undefined) throw new CommandError(refusal.replace('this host', `host ${hv.name}`));
     }
     const state = await domainState(hv, vm);
     const view = await hv.domain(vm, { inactive: state.persistent });
@@ -94,19 +97,19 @@ const nicAdd = defineVmCommand({
     const applied = await applyDevice(hv, vm, state, 'attach', device, configEdits.attach(device), () =>
       hasNic(hv, vm, mac, state.persistent),
     );
-    // Remember the model chosen for this VM, so later NICs match even after all were removed.
+    // Remember the model chosen for this VM, so later NICs match even after all were removed
+    // (an edit safe against other virtbot processes and an admin's virsh).
     if (model.reason !== 'named' && view.metadata.nicModel === undefined && state.persistent) {
-      const current = await hv.virtbotMetadata(vm);
       const diskBus = chooseDiskBus(view).value;
-      await hv.setVirtbotMetadata(vm, withDevices(current, model.value, diskBus), {
-        live: false,
-        config: true,
+      await hv.updateMetadata(vm, () => ({ nicModel: model.value, diskBus }), {
+        scope: { live: false, config: true },
       });
     }
     const source = bridge !== undefined ? `bridge ${bridge}` : `network ${network}`;
     return {
       reply: `added NIC ${mac} (${model.value}) on ${source} to ${vm}, ${appliedNote(applied)}`,
       detail: `Attach network interface '${bridge ?? network}' (${mac}, ${model.value}: ${model.reason}) to guest '${vm}'`,
+      ...settlesOf(applied),
     };
   },
 });
@@ -159,8 +162,9 @@ const nicUpdate = defineVmCommand({
     if (model !== undefined && state.running) {
       throw new CommandError(`the model of a NIC can only change while ${vm} is off (it is running)`);
     }
-    if (network !== undefined && !(await hv.networkExists(network))) {
-      throw new CommandError(`no network '${network}' on host ${hv.name} (see 'network list')`);
+    if (network !== undefined) {
+      const refusal = checkNetwork(network, await networkActive(hv, network));
+      if (refusal !== undefined) throw new CommandError(refusal.replace('this host', `host ${hv.name}`));
     }
     const nic = await findNic(hv, vm, mac, state.persistent);
     const updated = structuredClone(nic.element);
@@ -196,6 +200,7 @@ const nicUpdate = defineVmCommand({
     return {
       reply: `NIC ${mac} of ${vm} now ${changes.join(', ')}, ${appliedNote(applied)}`,
       detail: `Update network interface '${mac}' of guest '${vm}': ${changes.join(', ')}`,
+      ...settlesOf(applied),
     };
   },
 });
@@ -225,15 +230,11 @@ const nicRemove = defineVmCommand({
       configEdits.detach(matchMac(mac)),
       async () => !(await hasNic(hv, vm, mac, state.persistent)),
     );
-    // A guest may ignore an unplug request: check what the live VM really has now.
-    let note = appliedNote(applied);
-    if (applied.live) {
-      const still = (await hv.domain(vm)).nics.some((n) => n.mac === mac);
-      if (still) note = 'in config; the running guest has not released it yet (it goes at the next boot)';
-    }
+    // A guest that has not released the NIC yet: in progress, said again when it has (or not).
     return {
-      reply: `removed NIC ${mac} from ${vm}, ${note}`,
+      reply: `removed NIC ${mac} from ${vm}, ${appliedNote(applied)}`,
       detail: `Detach network interface '${nic.source}' (${mac}) from guest '${vm}'`,
+      ...settlesOf(applied),
     };
   },
 });

@@ -2,7 +2,7 @@
 import { CommandError, type CommandSpec } from '../src/command/spec.js';
 import { domainState, scopeFor } from '../src/libvirt/changes.js';
 import type { Hypervisor } from '../src/libvirt/hypervisor.js';
-import { withAccess } from '../src/libvirt/metadata.js';
+import { checkMemory, checkVcpus, hostResources } from '../src/libvirt/limits.js';
 import { arg, defineVmCommand, type VmContext } from '../src/pipeline/define.js';
 import { formatKiB, hostArg, plural, vmArg } from './vm-common.js';
 
@@ -12,18 +12,51 @@ function scopeNote(scope: { live: boolean; config: boolean }): string {
   return scope.live ? 'live only' : 'in config';
 }
 
+/**
+ * The maximum a vCPU or memory change leaves: `max=` when given (only while the VM is off), else
+ * the current maximum, raised to the new value when that is above it. A maximum goes down only
+ * when asked (`max=`), so a VM keeps its room to hotplug up to it.
+ */
+function maximumFor(
+  asked: number | undefined,
+  value: number,
+  current: number,
+  running: boolean,
+  unit: (n: number) => string,
+): number {
+  if (asked !== undefined) {
+    if (asked < value) throw new CommandError(`max=${unit(asked)} is below ${unit(value)}`, 'invalid');
+    if (running && asked !== current) {
+      throw new CommandError(`the maximum changes only while the VM is off (it is ${unit(current)})`);
+    }
+    return asked;
+  }
+  return Math.max(value, current);
+}
+
+function maxNote(maximum: number, current: number, unit: (n: number) => string): string {
+  if (maximum === current) return '';
+  return `, maximum ${maximum > current ? 'raised' : 'lowered'} to ${unit(maximum)}`;
+}
+
 const cpuSet = defineVmCommand({
   path: ['vm', 'cpu', 'set'],
-  summary: 'set the number of vCPUs (live up to the maximum; raising the maximum needs the VM off)',
+  summary:
+    'set the number of vCPUs (live up to the maximum; the maximum rises with it while the VM is off, and max= sets it, lower too)',
   args: {
     vm: vmArg(),
     count: arg.int('number of vCPUs', { min: 1, max: 4096 }).positional().required(),
+    max: arg.int('the maximum vCPUs (only while the VM is off; default: kept, or raised to COUNT)', {
+      min: 1,
+      max: 4096,
+    }),
     host: hostArg(),
   },
   mutates: true,
   examples: [
     { input: 'vm cpu set test 1', reply: 'test now has 1 vCPU' },
     { input: 'vm cpu set test 4', reply: 'at most 2 vCPUs while test runs' },
+    { input: 'vm cpu set test 1 max=1', reply: 'the maximum changes only while the VM is off' },
   ],
   async run({ args, ctx }) {
     const { hv, vm } = ctx;
@@ -31,31 +64,40 @@ const cpuSet = defineVmCommand({
     const state = await domainState(hv, vm);
     const view = await hv.domain(vm, { inactive: state.persistent });
     const scope = scopeFor(state);
-    if (count > view.maxVcpus) {
-      if (state.running) {
-        throw new CommandError(
-          `at most ${plural(view.maxVcpus, 'vCPU')} while ${vm} runs (its maximum); shut it down to raise the maximum`,
-        );
-      }
-      await hv.setVcpus(vm, count, { live: false, config: true, maximum: true });
-    }
+    const vcpus = (n: number) => plural(n, 'vCPU');
+    const maximum = maximumFor(args.max, count, view.maxVcpus, state.running, vcpus);
+    // Checked before anything changes: the running VM's maximum, the machine type's and the
+    // host's limits (for the maximum too: a VM whose maximum exceeds them does not start).
+    const limits = await hv.vcpuLimits(view);
+    const refusal =
+      checkVcpus(view, limits, count, state.running) ??
+      (maximum !== view.maxVcpus ? checkVcpus(view, limits, maximum, false) : undefined);
+    if (refusal !== undefined) throw new CommandError(refusal);
+    // Going up, the maximum first (the count may not exceed it); going down, the count first.
+    if (maximum > view.maxVcpus) await hv.setMaxVcpus(vm, maximum);
     await hv.setVcpus(vm, count, scope);
+    if (maximum < view.maxVcpus) await hv.setMaxVcpus(vm, maximum);
+    const note = maxNote(maximum, view.maxVcpus, String);
     return {
-      reply: `${vm} now has ${plural(count, 'vCPU')} (was ${view.vcpus}${count > view.maxVcpus ? `, maximum raised to ${count}` : ''}), ${scopeNote(scope)}`,
-      detail: `Update guest '${vm}': vcpus ${view.vcpus} -> ${count}`,
+      reply: `${vm} now has ${vcpus(count)} (was ${view.vcpus}${note}), ${scopeNote(scope)}`,
+      detail: `Update guest '${vm}': vcpus ${view.vcpus} -> ${count}${note}`,
     };
   },
 });
 
 const memorySet = defineVmCommand({
   path: ['vm', 'memory', 'set'],
-  summary: 'set the memory (live up to the maximum; raising the maximum needs the VM off)',
+  summary:
+    'set the memory (live up to the maximum; the maximum rises with it while the VM is off, and max= sets it, lower too)',
   args: {
     vm: vmArg(),
     size: arg
       .size('memory, e.g. 2G or 512M', { min: 64 * 1024 })
       .positional()
       .required(),
+    max: arg.size('the maximum memory (only while the VM is off; default: kept, or raised to SIZE)', {
+      min: 64 * 1024,
+    }),
     host: hostArg(),
   },
   mutates: true,
@@ -70,16 +112,17 @@ const memorySet = defineVmCommand({
     const state = await domainState(hv, vm);
     const view = await hv.domain(vm, { inactive: state.persistent });
     const scope = scopeFor(state);
-    const raise = kib > view.memoryKiB;
-    if (raise) {
-      if (state.running) {
-        throw new CommandError(
-          `at most ${formatKiB(view.memoryKiB)} while ${vm} runs (its maximum); shut it down to raise the maximum`,
-        );
-      }
-      await hv.setMaxMemory(vm, kib, { live: false, config: true });
-    }
+    const maximum = maximumFor(args.max, kib, view.memoryKiB, state.running, formatKiB);
+    // Checked before anything changes: the running VM's maximum, the host's memory (for the
+    // maximum too: a typo such as 1P is refused, not left for the next start to fail on).
+    const host = await hostResources(hv).catch(() => undefined);
+    const refusal =
+      checkMemory(view, host, kib, state.running) ??
+      (maximum !== view.memoryKiB ? checkMemory(view, host, maximum, false) : undefined);
+    if (refusal !== undefined) throw new CommandError(refusal);
+    if (maximum > view.memoryKiB) await hv.setMaxMemory(vm, maximum, { live: false, config: true });
     await hv.setMemory(vm, kib, scope);
+    if (maximum < view.memoryKiB) await hv.setMaxMemory(vm, maximum, { live: false, config: true });
     let where = scopeNote(scope);
     if (scope.live) {
       // Live memory is a balloon request: the guest's driver carries it out (or not).
@@ -88,9 +131,10 @@ const memorySet = defineVmCommand({
         where = `${scope.config ? 'in config; ' : ''}asked the running guest to balloon to it (it still has ${formatKiB(now)}; that needs its balloon driver)`;
       }
     }
+    const note = maxNote(maximum, view.memoryKiB, formatKiB);
     return {
-      reply: `${vm} now has ${formatKiB(kib)} memory (was ${formatKiB(view.currentMemoryKiB)}${raise ? `, maximum raised to ${formatKiB(kib)}` : ''}), ${where}`,
-      detail: `Update guest '${vm}': memory ${view.currentMemoryKiB} KiB -> ${kib} KiB`,
+      reply: `${vm} now has ${formatKiB(kib)} memory (was ${formatKiB(view.currentMemoryKiB)}${note}), ${where}`,
+      detail: `Update guest '${vm}': memory ${view.currentMemoryKiB} KiB -> ${kib} KiB${note}`,
     };
   },
 });
@@ -142,32 +186,36 @@ async function change(ctx: VmContext, names: string[], kind: Kind, add: boolean)
       );
     }
   }
-  const state = await domainState(hv, vm);
-  const current = await accessOf(hv, vm);
-  const before = current[kind];
-  let after: string[];
-  let changed: string[];
-  if (add) {
-    changed = names.filter((n) => !before.includes(n));
-    after = [...before, ...changed];
-  } else {
-    const missing = names.filter((n) => !before.includes(n));
-    if (missing.length === names.length) {
-      throw new CommandError(`${vm} has no ${word} ${missing.map((n) => `'${n}'`).join(', ')}`);
-    }
-    changed = names.filter((n) => before.includes(n));
-    after = before.filter((n) => !names.includes(n));
+  // One edit of the access list alone, safe against other virtbot processes and an admin's
+  // virsh (read, change, write, read back, retry), in Kimchi's format on Kimchi's VMs.
+  const change =
+    kind === 'users'
+      ? add
+        ? { addUsers: names }
+        : { removeUsers: names }
+      : add
+        ? { addGroups: names }
+        : { removeGroups: names };
+  const before = (await accessOf(hv, vm))[kind];
+  if (!add && names.every((n) => !before.includes(n))) {
+    throw new CommandError(`${vm} has no ${word} ${names.map((n) => `'${n}'`).join(', ')}`);
   }
+  const changed = add ? names.filter((n) => !before.includes(n)) : names.filter((n) => before.includes(n));
   if (changed.length === 0) return { reply: `nothing to change: ${vm} already has ${names.join(', ')}` };
-  const users = kind === 'users' ? after : current.users;
-  const groups = kind === 'groups' ? after : current.groups;
-  // Only <access> inside virtbot's element is rebuilt; libvirt's metadata API leaves the rest of the domain alone.
-  const element = withAccess(await hv.virtbotMetadata(vm), users, groups);
-  await hv.setVirtbotMetadata(vm, element, scopeFor(state));
+  const update = await hv.changeAccess(vm, change);
+  const after = update.after[kind];
+  const drift = update.after.drift;
   const verb = add ? 'granted' : 'revoked';
   return {
     reply: `${verb} ${changed.join(', ')} ${add ? 'access to' : 'access from'} ${vm}; ${kind} now: ${after.join(', ') || 'none'}`,
     detail: `${add ? 'Add' : 'Remove'} ${word}${changed.length === 1 ? '' : 's'} ${changed.map((n) => `'${n}'`).join(', ')} ${add ? 'to' : 'from'} guest '${vm}'`,
+    ...(drift && drift.onlyVirtbot.length + drift.onlyKimchi.length > 0
+      ? {
+          lines: [
+            `note: Kimchi's list and virtbot's old copy differ: only in virtbot's: ${drift.onlyVirtbot.join(', ') || '-'}; only in Kimchi's: ${drift.onlyKimchi.join(', ') || '-'}`,
+          ],
+        }
+      : {}),
   };
 }
 

@@ -24,7 +24,16 @@ const list = defineFleetCommand({
   async run({ ctx }) {
     // Every host at once; each host's commands still run one after the other in its own shell.
     const answers = await Promise.allSettled(ctx.hosts.map(({ hv }) => hv.listDomains()));
-    const rows: { host: string; name: string; state: string; vcpus: number; memoryKiB: number }[] = [];
+    const rows: {
+      host: string;
+      name: string;
+      state: string;
+      vcpus: number;
+      memoryKiB: number;
+      persistent: boolean;
+      addressable: boolean;
+      unaddressable?: string;
+    }[] = [];
     const unreachable: { host: string; reason: string }[] = [];
     answers.forEach((answer, i) => {
       const host = ctx.hosts[i]!.name;
@@ -45,9 +54,12 @@ const list = defineFleetCommand({
       reply += `; not reachable: ${unreachable.map((u) => `${u.host} (${u.reason})`).join(', ')}`;
     if (ctx.withheld.length > 0)
       reply += `; not shown: ${ctx.withheld.map((w) => w.name).join(', ')} (not permitted)`;
+    // A transient VM is gone once stopped; a name virtbot cannot address is shown, not hidden.
+    const marks = (r: (typeof rows)[number]) =>
+      `${r.persistent ? '' : ', transient (gone once stopped)'}${r.addressable ? '' : `, not addressable by virtbot: ${r.unaddressable ?? 'its name'}`}`;
     const lines = rows.map(
       (r) =>
-        `${r.name} — host ${r.host}, ${r.state}, ${plural(r.vcpus, 'vCPU')}, ${formatKiB(r.memoryKiB)} memory`,
+        `${r.name} — host ${r.host}, ${r.state}, ${plural(r.vcpus, 'vCPU')}, ${formatKiB(r.memoryKiB)} memory${marks(r)}`,
     );
     return { reply, lines, detail: `List guests ${where}` };
   },

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { Bot } from './bot.js';
 import type { Config } from './config/schema.js';
 import { createLogger } from './core/logger.js';
+import { hostEventSource } from './events/from-hosts.js';
 import { HostRegistry } from './libvirt/hosts.js';
 import { MeetingManager } from './meeting/manager.js';
 
@@ -34,5 +35,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   if (options.now !== undefined) parts.now = options.now;
   const bot = new Bot(parts);
   await bot.start();
+  // Hosts connect now, not at the first command; one that cannot be reached is reported (and
+  // retried by its circuit breaker) without holding up the others or the start.
+  void hosts
+    .connectAll()
+    .catch((error: unknown) => logger.warn({ err: error }, 'connecting to the hosts failed'));
+  // libvirt's events on every host feed the channels that subscribed to them.
+  bot.attachEvents(hostEventSource(hosts));
   return bot;
 }

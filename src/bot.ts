@@ -147,6 +147,7 @@ export class Bot {
       tasks: this.tasks,
       ownChanges,
       events: this.subscriptions,
+      announce: (place, replies) => this.announce(place, replies),
     };
     const pipeline = createPipeline(deps);
     this.handle = async (msg) => {

@@ -109,6 +109,12 @@ export interface CommandResult {
    * other change to the VM runs in the middle of it.
    */
   hold?: Promise<unknown>;
+  /**
+   * A change still going on on the host (libvirt has not finished, a guest has not released a
+   * device): the reply says it is in progress, and when this resolves its outcome is recorded
+   * against the command's intent and said in the same place.
+   */
+  settles?: Promise<{ outcome: 'ok' | 'failed' | 'unknown'; message: string }>;
   /** Where the command was aimed, when its target does not say (cancel and approve name the pending command's). */
   about?: { host?: string; vm?: string };
   /**

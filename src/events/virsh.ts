@@ -13,7 +13,8 @@ const LINE =
   /^(?:(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)([+-]\d{4})?: )?event '([a-z-]+)' for domain '([^']+)'(?:: (.*))?$/;
 
 /** libvirt's lifecycle event types (virsh prints them capitalised) → ours. */
-const LIFECYCLE: Record<string, EventKind> = {
+/** libvirt's lifecycle event types, as chat's kinds. */
+export const LIFECYCLE: Record<string, EventKind> = {
   defined: 'defined',
   undefined: 'undefined',
   started: 'started',

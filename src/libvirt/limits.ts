@@ -52,12 +52,13 @@ export function checkVcpus(
   running: boolean,
 ): string | undefined {
   if (!Number.isInteger(count) || count < 1) return `${count} is not a number of vCPUs`;
+  // The running VM's own maximum first: whatever the host has, it cannot rise while it runs.
+  if (running && count > view.maxVcpus)
+    return `at most ${plural(view.maxVcpus, 'vCPU')} while ${view.name} runs (its maximum); shut it down to raise the maximum`;
   if (limits.machineMax !== undefined && count > limits.machineMax)
     return `${view.name} can have at most ${plural(limits.machineMax, 'vCPU')} (${limits.machine ?? 'its machine type'}'s limit)`;
   if (limits.hostCpus !== undefined && count > limits.hostCpus)
     return `the host has ${plural(limits.hostCpus, 'CPU')}: ${plural(count, 'vCPU')} would overcommit it`;
-  if (running && count > view.maxVcpus)
-    return `at most ${plural(view.maxVcpus, 'vCPU')} while ${view.name} runs (its maximum); shut it down to raise the maximum`;
   return undefined;
 }
 
@@ -69,10 +70,10 @@ export function checkMemory(
   running: boolean,
 ): string | undefined {
   if (!Number.isFinite(kib) || kib < 64 * 1024) return `${formatKiB(kib)} is too little memory: at least 64M`;
-  if (host !== undefined && kib > host.memoryKiB)
-    return `the host has ${formatKiB(host.memoryKiB)} of memory: ${formatKiB(kib)} is more than all of it`;
   if (running && kib > view.memoryKiB)
     return `at most ${formatKiB(view.memoryKiB)} while ${view.name} runs (its maximum); shut it down to raise the maximum`;
+  if (host !== undefined && kib > host.memoryKiB)
+    return `the host has ${formatKiB(host.memoryKiB)} of memory: ${formatKiB(kib)} is more than all of it`;
   return undefined;
 }
 

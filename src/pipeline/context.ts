@@ -16,6 +16,7 @@ export type { AuditFilter } from '../core/types.js';
 
 import type { CommandResult } from '../command/spec.js';
 import type { EventDesk } from '../events/types.js';
+import type { HostHealthView } from '../libvirt/health.js';
 import type { Hypervisor } from '../libvirt/hypervisor.js';
 import type { Sightings } from '../libvirt/placement.js';
 import type { MeetingService } from '../meeting/service.js';
@@ -28,6 +29,8 @@ export interface HostDirectory {
   config(name?: string): HostConfig;
   templates(): TemplateConfig[];
   template(name: string): TemplateConfig | undefined;
+  /** How each host's connection is doing (up, down since when and why, not contacted yet). */
+  health(): HostHealthView[];
 }
 
 /** The audit log as the asker may see it: other places' and other hosts' records filtered out. */

@@ -3,6 +3,7 @@ import type { AuditStore } from '../audit/store.js';
 import type { Confirmations } from '../auth/confirmations.js';
 import type { CommandRegistry } from '../command/registry.js';
 import type { Config } from '../config/schema.js';
+import type { Place, Reply } from '../core/types.js';
 import type { EventDesk } from '../events/types.js';
 import type { HostRegistry } from '../libvirt/hosts.js';
 import type { MeetingService } from '../meeting/service.js';
@@ -29,4 +30,6 @@ export interface PipelineDeps {
   ownChanges?: { note(invocation: Authorized, time: Date): { finished(time: Date): void } };
   /** Event subscriptions, for the `events` commands. */
   events?: EventDesk;
+  /** Says something in a place on the bot's own initiative (the outcome of a change that settled later). */
+  announce?: (place: Place, replies: Reply[]) => Promise<void>;
 }

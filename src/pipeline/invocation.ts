@@ -10,7 +10,7 @@
  */
 import type { Verdict } from '../auth/judge.js';
 import type { VmAccessList } from '../auth/vm-access.js';
-import type { Args, CommandSpec } from '../command/spec.js';
+import type { Args, CommandResult, CommandSpec } from '../command/spec.js';
 import type { Identity, InboundMessage, Outcome, Reply } from '../core/types.js';
 import type { Token } from '../grammar/tokenize.js';
 import type { Hypervisor } from '../libvirt/hypervisor.js';
@@ -86,6 +86,8 @@ export interface Ending {
   reply: Reply;
   /** Where it was aimed, when the target does not say (cancel/approve of someone's pending command). */
   about?: { host?: string; vm?: string };
+  /** A change still in progress on the host: its outcome, once libvirt says (see CommandResult.settles). */
+  settles?: CommandResult['settles'];
 }
 
 /** Thrown by a stage to end the turn with an outcome (never for crashes). */

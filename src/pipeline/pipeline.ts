@@ -71,7 +71,40 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     } catch (error) {
       ending = error instanceof Stop ? error.ending : crashed(error, utterance);
     }
-    return [...seen.replies, ...(await recorder.finish(ending)), ...noticesFor(utterance)];
+    const replies = [...seen.replies, ...(await recorder.finish(ending)), ...noticesFor(utterance)];
+    if (ending.settles) void followUp(ending.settles, recorder, utterance);
+    return replies;
+  }
+
+  /**
+   * A change that was still in progress on the host when the command answered: when libvirt
+   * says how it ended, the outcome is recorded against the command's intent, and said where the
+   * command was asked, to the person who asked.
+   */
+  async function followUp(
+    settles: NonNullable<Ending['settles']>,
+    recorder: TurnRecorder,
+    utterance: Utterance,
+  ) {
+    const settled = await settles.catch((error: unknown) => ({
+      outcome: 'unknown' as const,
+      message: `could not tell how it ended: ${error instanceof Error ? error.message : String(error)}`,
+    }));
+    const intent = recorder.intent;
+    if (intent !== undefined) {
+      await deps.audit
+        .finish(intent, { outcome: settled.outcome, detail: settled.message })
+        .catch((error: unknown) =>
+          deps.logger.error({ err: error, intent }, 'a settled outcome could not be recorded'),
+        );
+    }
+    const reply: Reply = {
+      text: `${utterance.msg.sender.nick}: ${settled.message}`,
+      kind: settled.outcome === 'ok' ? 'reply' : 'error',
+    };
+    await deps
+      .announce?.(utterance.msg.place, [reply])
+      .catch((error: unknown) => deps.logger.warn({ err: error }, 'a settled outcome could not be said'));
   }
 
   /** Pending warnings for admins (the audit log's), said once to the first admin who speaks. */

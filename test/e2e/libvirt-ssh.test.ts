@@ -188,6 +188,7 @@ describe.skipIf(!env)(TITLE, () => {
     );
     expect(await dumpxml(name2, true)).toMatch(/<vcpu placement='static'>2<\/vcpu>/);
     expect((await say(`vm cpu set ${name2} 1`)).reply).toBe(`${name2} now has 1 vCPU (was 2), in config`);
+    // The maximum stays (room to hotplug); it goes down only when asked with max=.
     expect(await dumpxml(name2, true)).toMatch(/<vcpu placement='static' current='1'>2<\/vcpu>/);
     expect((await say(`vm cdrom insert ${name2} iso=${env!.iso}`)).reply).toBe(
       `added CD-ROM hda (ide) with ${env!.iso} to ${name2}, in config`,

@@ -7,6 +7,7 @@
 import { CommandError, type CommandResult, type ResumeRequest } from '../../command/spec.js';
 import { type Hypervisor, isDomainNotFound } from '../../libvirt/hypervisor.js';
 import { MetadataError } from '../../libvirt/metadata.js';
+import { plainError } from '../../libvirt/virsh/errors.js';
 import { VirshArgError } from '../../libvirt/virsh-quote.js';
 import { VirshConnectionError, VirshError } from '../../libvirt/virsh-shell.js';
 import { XmlError } from '../../libvirt/xml.js';
@@ -33,7 +34,7 @@ export async function execute(authorized: Authorized, services: CommandContext):
   const lines = [...(result.lines ?? []), ...notes.map((note) => `note: ${note}`)];
   return {
     ending: {
-      outcome: result.outcome ?? 'ok',
+      outcome: result.outcome ?? (result.settles ? 'in-progress' : 'ok'),
       detail: result.detail ?? result.reply,
       reply: {
         text: result.reply,
@@ -43,6 +44,7 @@ export async function execute(authorized: Authorized, services: CommandContext):
         ...(result.private ? { private: true } : {}),
       },
       ...(result.about ? { about: result.about } : {}),
+      ...(result.settles ? { settles: result.settles } : {}),
     },
   };
 }
@@ -86,6 +88,15 @@ function contextFor(authorized: Authorized, services: CommandContext): unknown {
   }
 }
 
+/** An error of the libvirt layer (virsh, the SSH session, a host that is down), said plainly. */
+function isLibvirtFailure(error: unknown): boolean {
+  return (
+    error instanceof VirshError ||
+    error instanceof VirshConnectionError ||
+    plainError(error).code !== 'UNKNOWN'
+  );
+}
+
 /** A failure of the command, as the one line the person sees. */
 function asStop(error: unknown, authorized: Authorized): Error {
   if (error instanceof CommandError) {
@@ -100,8 +111,15 @@ function asStop(error: unknown, authorized: Authorized): Error {
     return stop('failed', `${what} failed: VM '${target.vm}' is no longer on host ${target.host.name}`);
   }
   if (error instanceof VirshArgError || error instanceof MetadataError) return stop('invalid', error.message);
-  if (error instanceof VirshConnectionError || error instanceof VirshError || error instanceof XmlError) {
-    return stop('failed', `${what} failed: ${error.message}`);
+  if (error instanceof XmlError) return stop('failed', `${what} failed: ${error.message}`);
+  if (isLibvirtFailure(error)) {
+    // What virtbot found when it checked after a dropped connection is the news: keep it.
+    const checked = error instanceof Error ? /; checked afterwards: .*$/.exec(error.message)?.[0] : undefined;
+    const plain = plainError(error).message;
+    return stop(
+      'failed',
+      `${what} failed: ${checked && !plain.includes('checked afterwards') ? `${plain.replace(/; outcome unknown$/, '')}${checked}` : plain}`,
+    );
   }
   return error instanceof Error ? error : new Error(String(error));
 }
