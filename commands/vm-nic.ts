@@ -94,17 +94,19 @@ const nicAdd = defineVmCommand({
       mac,
       model: model.value,
     });
-    const applied = await applyDevice(hv, vm, state, 'attach', device, configEdits.attach(device), () =>
-      hasNic(hv, vm, mac, state.persistent),
-    );
     // Remember the model chosen for this VM, so later NICs match even after all were removed
-    // (an edit safe against other virtbot processes and an admin's virsh).
+    // (an edit safe against other virtbot processes and an admin's virsh). Stored before the
+    // attach: the choice belongs to the VM whatever becomes of this NIC, and an attach still in
+    // progress holds libvirt's job, which a metadata edit after it would wait on and fail.
     if (model.reason !== 'named' && view.metadata.nicModel === undefined && state.persistent) {
       const diskBus = chooseDiskBus(view).value;
       await hv.updateMetadata(vm, () => ({ nicModel: model.value, diskBus }), {
         scope: { live: false, config: true },
       });
     }
+    const applied = await applyDevice(hv, vm, state, 'attach', device, configEdits.attach(device), () =>
+      hasNic(hv, vm, mac, state.persistent),
+    );
     const source = bridge !== undefined ? `bridge ${bridge}` : `network ${network}`;
     return {
       reply: `added NIC ${mac} (${model.value}) on ${source} to ${vm}, ${appliedNote(applied)}`,

@@ -5,7 +5,7 @@
  * answer is reported, never taken as "not there".
  */
 import type { HostRegistry } from './hosts.js';
-import { type Hypervisor, isNotFound } from './hypervisor.js';
+import type { Hypervisor } from './hypervisor.js';
 import type { VmMetadata } from './metadata.js';
 import { messageOf } from './virsh-shell.js';
 
@@ -32,17 +32,14 @@ export async function findVm(
 }
 
 /**
- * Has this host a domain whose own name is `vm`? virsh reads a `--domain` value as an id or a
- * UUID before a name: `1` would find the domain with id 1 whatever its name, and the rules
- * judged on VM '1' would not be the rules of the VM acted on. Only an exact name counts.
+ * Has this host a domain whose own name is `vm`? Asked with the list of names, not with a
+ * `--domain` lookup: virsh reads a `--domain` value as an id or a UUID before a name (`1` would
+ * find the domain with id 1 whatever its name, and the rules judged on VM '1' would not be the
+ * rules of the VM acted on), and a name list needs no answer from a guest's QEMU (a hung one does
+ * not hold up finding VMs).
  */
 async function namedExactly(hv: Hypervisor, vm: string): Promise<boolean> {
-  try {
-    return (await hv.domainSummary(vm)).name === vm;
-  } catch (error) {
-    if (isNotFound(error)) return false;
-    throw error;
-  }
+  return (await hv.listDomainNames()).includes(vm);
 }
 
 /** The users and groups of a VM's access list, from its persistent definition. */

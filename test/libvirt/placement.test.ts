@@ -79,11 +79,13 @@ describe.skipIf(NO_VIRSH)(NO_VIRSH ? `the target stage — ${NO_VIRSH_REASON}` :
     const info = await say('vm info test');
     expect(info).toMatchObject({ host: 'b', vm: 'test' });
     expect(info.reply).toMatch(/^test on b: running/);
-    // Both hosts were asked (dominfo: the domain's own name must be the one given), and only b
-    // was asked about the VM itself.
-    expect(sent('a')).toContain('dominfo');
-    expect(sent('b')).toContain('dominfo');
+    // Both hosts were asked for their domains' names (a name list, never a `--domain` lookup that
+    // virsh would read as an id or a UUID first), and only b was asked about the VM itself.
+    expect(sent('a')).toContain('list');
+    expect(sent('b')).toContain('list');
+    expect(sent('a')).not.toContain('dominfo');
     expect(sent('a')).not.toContain('dumpxml');
+    expect(sent('b')).toContain('dominfo');
     // A change goes to that host only.
     clear();
     expect((await say('vm cpu set test 1')).host).toBe('b');
