@@ -10,9 +10,11 @@
  * Events from libvirt (`~~~ event HOST VM STATE`) go to the `inject` hook, which the bot side
  * implements: it hands the event to the bot and resolves with what the bot announced.
  */
+
 import type { ChatEvent, InboundMessage, Place, Reply } from '../core/types.js';
 import type { Handler } from '../pipeline/pipeline.js';
 import { address, replyPrefix } from '../transports/address.js';
+import { boundedTest, RegexTimeoutError } from './bounded-regex.js';
 import { People } from './people.js';
 import { buttonLabel } from './render/discord.js';
 import { type RenderOptions, rendererFor, type SeenLine, type TransportName } from './render/index.js';
@@ -129,7 +131,7 @@ function codesToNames(text: string, codes: readonly Given[]): string {
 }
 
 function matches(line: string, pattern: string | RegExp): boolean {
-  return typeof pattern === 'string' ? line.includes(pattern) : pattern.test(line);
+  return typeof pattern === 'string' ? line.includes(pattern) : boundedTest(pattern, line);
 }
 
 /** A Discord button press: `<alice> [Confirm]`. */
@@ -271,8 +273,23 @@ export async function runTranscript(
     }
     const pattern = typeof step.pattern === 'string' ? substituteCodes(step.pattern, codes) : step.pattern;
     const counts = (line: SeenLine) => sees(line, step.to) && shownIn(line, step.place);
+    let found: number;
+    try {
+      found = step.negative
+        ? output.findIndex((line, i) => i >= lastStart && counts(line) && matches(line.text, pattern))
+        : output.findIndex(
+            (line, i) =>
+              i >= (step.anchored ? Math.max(cursor, lastStart) : cursor) &&
+              counts(line) &&
+              matches(line.text, pattern),
+          );
+    } catch (error) {
+      if (!(error instanceof RegexTimeoutError)) throw error;
+      failures.push({ line: step.line, message: error.message });
+      break; // a regex that runs away would do so again on every later line
+    }
     if (step.negative) {
-      const offending = output.slice(lastStart).find((line) => counts(line) && matches(line.text, pattern));
+      const offending = found >= 0 ? output[found] : undefined;
       if (offending !== undefined) {
         failures.push({
           line: step.line,
@@ -281,8 +298,6 @@ export async function runTranscript(
       }
       continue;
     }
-    const from = step.anchored ? Math.max(cursor, lastStart) : cursor;
-    const found = output.findIndex((line, i) => i >= from && counts(line) && matches(line.text, pattern));
     if (found >= 0) {
       cursor = found + 1;
       continue;

@@ -206,6 +206,25 @@ describe('anchored expectations', () => {
   });
 });
 
+describe('a runaway regex', () => {
+  it('fails the expectation naming the regex instead of hanging the run, for >>, >>> and !!!', async () => {
+    const say = `<alice> !stop ${'a'.repeat(40)}!`;
+    for (const expectation of ['>> /(a+)+$/', '>>> /(a+)+$/', '!!! /(a+)+$/']) {
+      const started = Date.now();
+      const result = await run(lines(say, expectation, '>>> never checked'));
+      expect(Date.now() - started).toBeLessThan(30_000);
+      expect(result.failures).toEqual([
+        {
+          line: 2,
+          message: expect.stringContaining('the regex /(a+)+$/ took more than 1 s on one bot line'),
+        },
+      ]);
+    }
+    // The same regex on a line it answers quickly is an ordinary match.
+    expect((await run(lines('<alice> !stop aaa', '>> /stop (a+)+ is/'))).failures).toEqual([]);
+  }, 60_000);
+});
+
 describe('codes by name', () => {
   it('$CODE is the last code, $CODE[nick] that person’s last, $CODE#N the Nth; also in literal expectations', async () => {
     const seen: InboundMessage[] = [];
