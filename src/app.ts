@@ -8,17 +8,19 @@ import { Bot } from './bot.js';
 import type { Config } from './config/schema.js';
 import { createLogger } from './core/logger.js';
 import { hostEventSource } from './events/from-hosts.js';
-import { HostRegistry } from './libvirt/hosts.js';
+import { HostRegistry, type HostRegistryOptions } from './libvirt/hosts.js';
 import { MeetingManager } from './meeting/manager.js';
 
 export interface AppOptions {
   logger?: Logger;
   now?: () => Date;
+  /** How hosts are reached: timeouts, the breaker's backoff (tests that need a host to stay down). */
+  hostOptions?: HostRegistryOptions;
 }
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<Bot> {
   const logger = options.logger ?? createLogger({ file: join(config.bot.dataDir, 'virtbot.log') });
-  const hosts = new HostRegistry(config);
+  const hosts = new HostRegistry(config, options.hostOptions);
   const meetingOptions: ConstructorParameters<typeof MeetingManager>[0] = {
     dataDir: config.bot.dataDir,
     minutesDir: config.bot.minutesDir ?? join(config.bot.dataDir, 'minutes'),
