@@ -47,6 +47,7 @@ const clone = defineVmCommand({
     ),
     host: hostArg(),
   },
+  createsVm: 'name',
   mutates: true,
   examples: [
     { input: 'vm clone test test2', reply: 'test is running: shut it down before cloning it' },
@@ -175,6 +176,7 @@ const rename = defineVmCommand({
     host: hostArg(),
   },
   destructive: true,
+  createsVm: 'name',
   examples: [{ input: 'vm rename test web01', reply: 'is destructive' }],
   async run({ args, ctx }) {
     const { hv, vm } = ctx;

@@ -98,6 +98,8 @@ export interface Declaration<S extends ArgShapes, C> {
   mutates?: boolean;
   /** The subcommand group a slash command goes in when its own level is full (see CommandSpec). */
   slashGroup?: string;
+  /** The argument naming a VM the command makes (judged as vm.create of that name; see CommandSpec). */
+  createsVm?: keyof S & string;
   examples: readonly Example[];
   run(input: { args: ArgsOf<S>; ctx: C }): Promise<CommandResult>;
 }
@@ -131,6 +133,7 @@ export function commandFactory<C>(kind: TargetKind) {
       destructive,
       mutates: declaration.mutates ?? destructive,
       ...(declaration.slashGroup !== undefined ? { slashGroup: declaration.slashGroup } : {}),
+      ...(declaration.createsVm !== undefined ? { createsVm: declaration.createsVm } : {}),
       examples: declaration.examples,
       run: (bound, ctx) => declaration.run({ args: bound as unknown as ArgsOf<S>, ctx: ctx as C }),
     };

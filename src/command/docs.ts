@@ -37,7 +37,11 @@ function commandSection(spec: CommandSpec): string[] {
     for (const note of constraintNotes(spec)) lines.push(`- ${note}`);
     lines.push('');
   }
-  const access = spec.open ? 'open to everyone' : `permission \`${permissionOf(spec)}\``;
+  const makes =
+    spec.createsVm !== undefined
+      ? `, and \`vm.create\` of the VM named by ${spec.createsVm.toUpperCase()}`
+      : '';
+  const access = spec.open ? 'open to everyone' : `permission \`${permissionOf(spec)}\`${makes}`;
   lines.push(`Acts on: ${ACTS_ON[spec.target.kind]}.`, '');
   lines.push(`Access: ${access}${spec.destructive ? '; **destructive**: asks for `confirm CODE`' : ''}.`, '');
   if (spec.examples.length > 0) {

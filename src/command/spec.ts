@@ -157,6 +157,13 @@ export interface CommandSpec {
   /** Changes something on a host: its intent is recorded before it runs, and it runs under the VM's lock. */
   mutates: boolean;
   /**
+   * The argument holding the name of a VM this command brings into being (the new name of
+   * `vm rename`, the copy of `vm clone`). Making a VM of that name is judged as `vm.create` of
+   * it, besides the command's own permission: a rule on names (`vm: web-prod*`) cannot be walked
+   * around by cloning or renaming into them.
+   */
+  createsVm?: string;
+  /**
    * Where a slash command puts it when its group has more commands than Discord allows at one
    * level: `vm start` with slashGroup 'power' is /vm power start. Typed commands are unchanged.
    */

@@ -22,7 +22,7 @@ import type { Explanation, PermissionDesk } from './context.js';
 import type { PipelineDeps } from './deps.js';
 import { type Bound, type Ending, Stop, stop, type Utterance } from './invocation.js';
 import { commandServices } from './services.js';
-import { authorize, judgeRequest } from './stages/authorize.js';
+import { authorize, judgeRequest, verdictFor } from './stages/authorize.js';
 import { bind } from './stages/bind.js';
 import { confirm } from './stages/confirm.js';
 import { execute } from './stages/execute.js';
@@ -219,7 +219,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }
     }
     const aim = describeAim(invocation.target);
-    return { path, aim, verdict: judge(config, judgeRequest(invocation)) };
+    return { path, aim, verdict: verdictFor(invocation, config) };
   }
 
   function crashed(error: unknown, utterance: Utterance): Ending {

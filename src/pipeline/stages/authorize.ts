@@ -38,9 +38,47 @@ function aimFor(target: Target, host?: string): { host?: string; vm?: string } {
   }
 }
 
+/** What `vm.create` is judged as, for a command that brings a VM of a new name into being. */
+const CREATE_VM = {
+  permission: 'vm.create',
+  open: false,
+  destructive: false,
+  target: { kind: 'new-vm' },
+  args: [],
+} as const;
+
+/**
+ * The verdict on a single-target invocation: its own permission, and, for a command that makes
+ * a VM under a new name (see CommandSpec.createsVm), `vm.create` of that name on the same host.
+ * Both must allow; their obligations add up (the command's own snapshot-first stays its own).
+ */
+export function verdictFor(invocation: Invocation, config: Config): Verdict {
+  const own = judge(config, judgeRequest(invocation));
+  const name = invocation.command.createsVm;
+  const made = name !== undefined ? invocation.args[name] : undefined;
+  if (!own.allowed || typeof made !== 'string' || invocation.target.kind !== 'vm') return own;
+  const create = judge(config, {
+    identity: invocation.identity,
+    command: CREATE_VM,
+    args: {},
+    place: invocation.msg.place,
+    host: invocation.target.host.name,
+    vm: made,
+  });
+  if (!create.allowed) {
+    return { ...create, reason: `making a VM named ${made} is vm.create of it: ${create.reason}` };
+  }
+  const merged = mergeVerdicts([own, create]);
+  return { ...merged, obligations: { ...merged.obligations, ...snapshotOf(own) } };
+}
+
+function snapshotOf(verdict: Verdict): { snapshot?: { rules: string[] } } {
+  return verdict.obligations.snapshot ? { snapshot: verdict.obligations.snapshot } : {};
+}
+
 export function authorize(invocation: Invocation, config: Config): Authorized {
   if (invocation.target.kind === 'hosts') return authorizeFanOut(invocation, invocation.target, config);
-  const verdict = judge(config, judgeRequest(invocation));
+  const verdict = verdictFor(invocation, config);
   if (!verdict.allowed) {
     // What the target stage noticed (an access list it could not read) belongs with a denial.
     const notes = invocation.target.kind === 'vm' ? invocation.target.notes : [];
