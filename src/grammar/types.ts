@@ -54,6 +54,7 @@ export function parseSize(text: string): number {
 
 export function formatKiB(kib: number): string {
   const units: [string, number][] = [
+    ['P', 1024 ** 4],
     ['T', 1024 ** 3],
     ['G', 1024 ** 2],
     ['M', 1024],

@@ -9,6 +9,7 @@
  * change libvirt may still complete.
  */
 import {
+  ChangeNotDoneError,
   type ChangeState,
   deviceKey,
   deviceOutcome,
@@ -74,15 +75,25 @@ export async function editConfig(
   await hv.define(domain);
 }
 
+/** How long a change checked after a dropped connection is given to show (see doneOrChecked). */
+export interface CheckWindow {
+  /** Look again until this long after the loss (ms); default 10 s. */
+  windowMs?: number;
+  pollMs?: number;
+}
+
 /**
  * Run a change. When the connection drops mid-way its outcome is unknown: ask libvirt again
- * (the session reconnects) whether the change took effect. Resolves false when the change just
- * worked, true when it was checked and found done; rejects when it was not done, or when the
- * check failed too — never reports an unknown outcome as done.
+ * (the session reconnects) whether the change took effect. Libvirt may still be carrying it out
+ * (a start waits for QEMU, a destroy for the process to go), so a change not seen yet is looked
+ * at again until `windowMs` has passed before it is called not done. Resolves false when the
+ * change just worked, true when it was checked and found done; rejects when it was not done, or
+ * when the check failed too — never reports an unknown outcome as done.
  */
 export async function doneOrChecked(
   change: () => Promise<unknown>,
   check: () => Promise<boolean>,
+  window: CheckWindow = {},
 ): Promise<boolean> {
   try {
     await change();
@@ -91,17 +102,26 @@ export async function doneOrChecked(
     // Not sent at all (the host is down): nothing to check.
     if (!(error instanceof VirshConnectionError) || error instanceof HostDownError) throw error;
     const what = error.message.replace(/: outcome unknown$/, '');
-    let done: boolean;
-    try {
-      done = await check();
-    } catch (checkError) {
-      throw new VirshConnectionError(
-        `${what}; checking afterwards failed too (${messageOf(checkError)}): outcome unknown`,
-        error.command,
-      );
+    const windowMs = window.windowMs ?? 10_000;
+    const deadline = Date.now() + windowMs;
+    for (;;) {
+      let done: boolean;
+      try {
+        done = await check();
+      } catch (checkError) {
+        throw new VirshConnectionError(
+          `${what}; checking afterwards failed too (${messageOf(checkError)}): outcome unknown`,
+          error.command,
+        );
+      }
+      if (done) return true;
+      if (Date.now() >= deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, window.pollMs ?? 500));
     }
-    if (!done) throw new VirshConnectionError(`${what}; checked afterwards: not done`, error.command);
-    return true;
+    throw new ChangeNotDoneError(
+      `${what}; checked afterwards for ${Math.round(windowMs / 1000)} s: not done`,
+      error.command,
+    );
   }
 }
 

@@ -38,7 +38,7 @@ describe.skipIf(NO_VIRSH)(NO_VIRSH ? `limits — ${NO_VIRSH_REASON}` : 'limits',
     const host = await hv.hostResources();
     expect(host).toEqual({ cpus: 16, memoryKiB: 3145728 });
     expect(checkMemory(view, host, 1024 ** 4, false)).toBe(
-      'the host has 3G of memory: 1024T is more than all of it',
+      'the host has 3G of memory: 1P is more than all of it',
     );
     expect(checkMemory(view, host, 32 * 1024, false)).toMatch(/too little memory/);
     expect(checkMemory(view, host, 1024 * 1024, false)).toBeUndefined();

@@ -5,6 +5,8 @@
  * errors become one-line failures; anything else is a crash (the record stage handles it).
  */
 import { CommandError, type CommandResult, type ResumeRequest } from '../../command/spec.js';
+import { ChangeNotDoneError } from '../../libvirt/device-change.js';
+import { HostDownError } from '../../libvirt/health.js';
 import { type Hypervisor, isDomainNotFound } from '../../libvirt/hypervisor.js';
 import { MetadataError } from '../../libvirt/metadata.js';
 import { plainError } from '../../libvirt/virsh/errors.js';
@@ -97,6 +99,16 @@ function isLibvirtFailure(error: unknown): boolean {
   );
 }
 
+/** A connection lost after the command was sent, and no check could tell how it ended. */
+function outcomeUnknown(error: unknown): boolean {
+  return (
+    error instanceof VirshConnectionError &&
+    !(error instanceof HostDownError) &&
+    !(error instanceof ChangeNotDoneError) &&
+    /outcome unknown$/.test(error.message)
+  );
+}
+
 /** A failure of the command, as the one line the person sees. */
 function asStop(error: unknown, authorized: Authorized): Error {
   if (error instanceof CommandError) {
@@ -112,9 +124,20 @@ function asStop(error: unknown, authorized: Authorized): Error {
   }
   if (error instanceof VirshArgError || error instanceof MetadataError) return stop('invalid', error.message);
   if (error instanceof XmlError) return stop('failed', `${what} failed: ${error.message}`);
+  if (outcomeUnknown(error)) {
+    // Sent, and nobody can tell whether libvirt did it: recorded as such, never as "failed".
+    const plain = plainError(error).message.replace(/(; | \()outcome unknown\)?$/, '');
+    const looked = /checking afterwards failed too/.test((error as Error).message)
+      ? '; looking afterwards failed too'
+      : '';
+    return stop(
+      'unknown',
+      `${what}: outcome unknown (${plain}${looked}); see 'vm info' or 'history' before trying again`,
+    );
+  }
   if (isLibvirtFailure(error)) {
     // What virtbot found when it checked after a dropped connection is the news: keep it.
-    const checked = error instanceof Error ? /; checked afterwards: .*$/.exec(error.message)?.[0] : undefined;
+    const checked = error instanceof Error ? /; checked afterwards.*$/.exec(error.message)?.[0] : undefined;
     const plain = plainError(error).message;
     return stop(
       'failed',
