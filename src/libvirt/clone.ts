@@ -114,7 +114,7 @@ export async function cloneVm(
           { option: '--vol', value: checkName('volume', plan.volume) },
           { option: '--newname', value: to },
         ],
-        { timeoutMs: 6 * 60 * 60_000 },
+        { timeoutMs: 6 * 60 * 60_000, long: true },
       );
       made.push({ pool: plan.pool, volume: to });
       if (plan.attr === 'volume') {

@@ -34,7 +34,13 @@ import {
 import { HostKeyError, SshAuthError, SshUnreachableError } from './ssh/errors.js';
 import { domainStateName, nameLines, parseDomstats, parseIdNames, parseKeyValues } from './virsh/parse.js';
 import { checkName, checkPath, type VirshArg, VirshArgError } from './virsh-quote.js';
-import { type BatchResult, VirshError, type VirshResult, VirshStartError } from './virsh-shell.js';
+import {
+  type BatchResult,
+  VirshError,
+  type VirshResult,
+  VirshShell,
+  VirshStartError,
+} from './virsh-shell.js';
 import { buildXml, child, el, parseXml, path, textOf, type XmlElement } from './xml.js';
 
 export interface DomainSummary {
@@ -287,10 +293,15 @@ export class Hypervisor {
   async virsh(
     command: string,
     args: readonly VirshArg[] = [],
-    options: { timeoutMs?: number } = {},
+    options: { timeoutMs?: number; long?: boolean } = {},
   ): Promise<VirshResult> {
+    const { long, ...runOptions } = options;
     try {
-      return await this.reach(() => this.backend.shell.run(command, args, options));
+      return await this.reach(() =>
+        long
+          ? this.onItsOwnVirsh(command, args, runOptions)
+          : this.backend.shell.run(command, args, runOptions),
+      );
     } catch (error) {
       if (isDomainNotFound(error)) {
         const domain = args.find(
@@ -300,6 +311,27 @@ export class Hypervisor {
         this.placementChanged(this.name, domain !== undefined ? String(domain.value) : undefined);
       }
       throw error;
+    }
+  }
+
+  /**
+   * A command that may run for minutes (copying a disk, a snapshot with memory) gets a virsh
+   * process of its own, on the same SSH connection: on the host's one long-lived virsh every other
+   * command — `vm info` from someone else — would wait behind it. Not on libvirt's test driver,
+   * where each virsh process has a state of its own (the command would act on another "host").
+   */
+  private async onItsOwnVirsh(
+    command: string,
+    args: readonly VirshArg[],
+    options: { timeoutMs?: number },
+  ): Promise<VirshResult> {
+    const spawn = this.backend.spawnVirsh?.bind(this.backend);
+    if (spawn === undefined || /^test:/.test(this.uri)) return this.backend.shell.run(command, args, options);
+    const shell = new VirshShell({ host: this.name, spawn, ...options });
+    try {
+      return await shell.run(command, args, options);
+    } finally {
+      await shell.close().catch(() => undefined);
     }
   }
 

@@ -116,7 +116,7 @@ export async function createSnapshot(
   if (description !== undefined && description !== '')
     args.push({ option: '--description', value: description });
   if (raw.length > 0) args.push({ option: '--disk-only' }, { option: '--atomic' });
-  await hv.virsh('snapshot-create-as', args, { timeoutMs: 30 * 60_000 });
+  await hv.virsh('snapshot-create-as', args, { timeoutMs: 30 * 60_000, long: true });
   return raw.length > 0
     ? { name, location: 'external', why: `disk ${raw.join(', ')} is not qcow2` }
     : { name, location: 'internal' };
@@ -137,7 +137,7 @@ async function onSnapshot(hv: Hypervisor, command: string, vm: string, name: str
       { option: '--domain', value: checkName('vm', vm) },
       { option: '--snapshotname', value: checkName('volume', name) },
     ],
-    { timeoutMs: 30 * 60_000 },
+    { timeoutMs: 30 * 60_000, long: true },
   );
 }
 
