@@ -211,10 +211,13 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         };
       } catch (error) {
         if (!(error instanceof Stop)) throw error;
+        // Denied on every host: the reason is the one the pipeline gives (host by host when
+        // the hosts' reasons differ), on the first host's verdict for the rest.
+        const first = judge(config, judgeRequest(invocation, invocation.target.hosts[0]?.name));
         return {
           path,
           aim: 'every host',
-          verdict: judge(config, judgeRequest(invocation, invocation.target.hosts[0]?.name)),
+          verdict: { ...first, allowed: false, reason: error.ending.detail },
         };
       }
     }

@@ -207,7 +207,28 @@ describe('the pipeline decides what permissions check says', () => {
           await bot.close();
         }
       }),
-      { numRuns: 30 },
+      {
+        numRuns: 30,
+        // Counterexamples found before, replayed on every run: a fan-out denied on every host
+        // (permissions check gave the first host's reason, the pipeline each host's).
+        examples: [
+          [
+            {
+              roles: { admin: ['!*'], operator: ['*'], viewer: ['!*'], approver: ['!*'] },
+              users: { alinefm: [], royce: [], shaohef: [], adamkingit: [] },
+              rules: [{ host: 'prod-*', effect: 'deny' }],
+              anonymous: [],
+              asks: [
+                {
+                  who: 'alinefm',
+                  line: 'version',
+                  place: { transport: 'console', network: '', channel: '#kimchi-ops', private: false },
+                },
+              ],
+            },
+          ],
+        ],
+      },
     );
   }, 180_000);
 });
