@@ -63,7 +63,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const utterance = identify(deps.config(), msg);
     const seen = await meeting(utterance, deps.meetings);
     if (seen.handled) return seen.replies;
-    if (!msg.addressed && !isBareCode(utterance)) return seen.replies;
+    if (!msg.addressed && !(await isBareCode(utterance))) return seen.replies;
     const recorder = new TurnRecorder(utterance, deps);
     let ending: Ending;
     try {
@@ -127,7 +127,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return notices.splice(0).map((text) => ({ text: `warning: ${text}`, kind: 'error', private: true }));
   }
 
-  function isBareCode(utterance: Utterance): boolean {
+  async function isBareCode(utterance: Utterance): Promise<boolean> {
     const match = BARE_CODE.exec(utterance.line);
     if (!match) return false;
     return deps.confirmations.isPendingFor(match[2]!, utterance.requester, utterance.placeKey);
@@ -148,7 +148,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const config = deps.config();
     const invocation = await target(bound, deps.hosts, config);
     recorder.describe(invocation);
-    const authorized = confirm(authorize(invocation, config), deps.confirmations);
+    const authorized = await confirm(authorize(invocation, config), deps.confirmations);
     if (authorized.command.mutates) await recorder.intend(authorized);
     const snapshotNote = await snapshotFirst(authorized, recorder, deps.now);
     const own = authorized.command.mutates ? deps.ownChanges?.note(authorized, deps.now()) : undefined;
