@@ -7,9 +7,8 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../../src/config/schema.js';
-import { openStores } from '../../src/store/open.js';
-import { startBot, type TestBot } from '../harness/bot.js';
-import { postgresSkipReason, privatePostgresSuite } from '../harness/postgres.js';
+import { startStoredBot, type TestBot } from '../harness/bot.js';
+import { pgStoreSection, postgresSkipReason, privatePostgresSuite } from '../harness/postgres.js';
 
 const skip = postgresSkipReason();
 
@@ -24,15 +23,11 @@ describe.skipIf(skip !== undefined)(`bots on PostgreSQL${skip ? ` (skipped: ${sk
     hosts: [{ name: 'lab', uri: 'test:///default' }],
     users: { alice: { roles: ['admin'] }, bob: { roles: ['admin'] } },
     roles: { admin: { permissions: ['*'] } },
-    store: { postgres: { url: { value: url, insecure: true }, instance, connectTimeoutMs: 1000 } },
+    store: pgStoreSection(url, instance),
   });
 
   async function bot(url: string, instance: string): Promise<TestBot> {
-    const t = await startBot(config(url, instance), {
-      stores: (c) => openStores(c),
-      meetings: true,
-    });
-    await t.bot.start();
+    const t = await startStoredBot(config(url, instance), { meetings: true });
     bots.push(t);
     return t;
   }
