@@ -90,4 +90,29 @@ describe.skipIf(skip !== undefined)(`bots on PostgreSQL${skip ? ` (skipped: ${sk
     expect(outcome).toMatchObject({ outcome: 'ok' });
     expect(await t.text('history vm=test', 'alice')).toContain('vm nic add');
   });
+
+  it('finishes at start-up the intents a previous run under the same instance name left open', async () => {
+    const url = await pg.database();
+    const first = await bot(url, 'same');
+    const intent = await first.bot.audit.begin({
+      transport: 'console',
+      network: '',
+      channel: '#ops',
+      user: 'alice',
+      nick: 'alice',
+      proof: 'local',
+      command: 'vm cpu set test 1',
+      path: 'vm.cpu.set',
+      host: 'lab',
+      vm: 'test',
+    });
+    // The process dies: its stores go (the intent stays open), nothing is finished.
+    await first.bot.stores.close();
+    const again = await bot(url, 'same');
+    const outcome = (await again.records()).find((r) => r.kind === 'outcome' && r.intent === intent);
+    expect(outcome).toMatchObject({ outcome: 'unknown' });
+    expect(outcome!.detail).toMatch(
+      /virtbot stopped before the outcome was recorded; the host shows: checked: test on lab is running/,
+    );
+  });
 });
