@@ -17,7 +17,7 @@ const confirm = defineCommand({
   open: true,
   examples: [{ input: 'confirm ABCDEF', reply: 'no pending command has code ABCDEF' }],
   async run({ args, ctx }) {
-    const resume = ctx.confirmations.confirm(args.code);
+    const resume = await ctx.confirmations.confirm(args.code);
     return { reply: `confirmed ${resume.code}`, resume };
   },
 });
@@ -29,7 +29,7 @@ const cancel = defineCommand({
   open: true,
   examples: [{ input: 'cancel ABCDEF', reply: 'no pending command has code ABCDEF' }],
   async run({ args, ctx }) {
-    const pending = ctx.confirmations.cancel(args.code);
+    const pending = await ctx.confirmations.cancel(args.code);
     return {
       reply: `cancelled: ${pending.line}`,
       detail: `dropped ${pending.line} (code ${pending.code}); nothing was done`,
@@ -48,7 +48,7 @@ const approve = defineCommand({
   open: true,
   examples: [{ input: 'approve ABCDEF', reply: 'no pending command has code ABCDEF' }],
   async run({ args, ctx }) {
-    const pending = ctx.confirmations.approve(args.code);
+    const pending = await ctx.confirmations.approve(args.code);
     const requester = pending.who.user ?? pending.who.nick;
     const still = pendingApprovals(pending);
     const p = ctx.replyPrefix;
@@ -71,7 +71,7 @@ const deny = defineCommand({
   open: true,
   examples: [{ input: 'deny ABCDEF', reply: 'no pending command has code ABCDEF' }],
   async run({ args, ctx }) {
-    const pending = ctx.confirmations.deny(args.code);
+    const pending = await ctx.confirmations.deny(args.code);
     return {
       reply: `denied ${pending.line} (code ${pending.code}) of ${pending.who.user ?? pending.who.nick}: it will not run`,
       outcome: 'denied',

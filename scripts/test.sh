@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" -eq 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
-  for setup in scripts/setup-libvirt.sh scripts/setup-irc.sh scripts/setup-chromium.sh; do
+  for setup in scripts/setup-libvirt.sh scripts/setup-irc.sh scripts/setup-chromium.sh scripts/setup-postgres.sh; do
     if [ -f "$setup" ]; then
       echo "== $setup"
       bash "$setup"

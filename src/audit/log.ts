@@ -34,6 +34,7 @@ import { basename, dirname, join } from 'node:path';
 import type { AuditFilter, AuditRecord } from '../core/types.js';
 import { GENESIS, linkOf, parseLine, seal, sha256, verifyFiles } from './chain.js';
 import { forwardLines, reverseLines } from './lines.js';
+import { intentRecord, outcomeRecord } from './records.js';
 import {
   type AuditHealth,
   type AuditStore,
@@ -139,25 +140,7 @@ export class AuditLog implements AuditStore {
 
   begin(intent: Intent): Promise<string> {
     const time = intent.time ?? this.now();
-    const record: AuditRecord = {
-      id: this.newId(time, 'i'),
-      time: time.toISOString(),
-      transport: intent.transport,
-      network: intent.network,
-      channel: intent.channel,
-      user: intent.user,
-      nick: intent.nick,
-      proof: intent.proof,
-      command: intent.command,
-      path: intent.path,
-      outcome: 'in-progress',
-      detail: 'about to run',
-      kind: 'intent',
-    };
-    if (intent.host !== undefined) record.host = intent.host;
-    if (intent.vm !== undefined) record.vm = intent.vm;
-    if (intent.args !== undefined) record.args = intent.args;
-    if (intent.private) record.private = true;
+    const record = intentRecord(intent, this.newId(time, 'i'), time);
     return this.enqueue(record, true).then(() => {
       this.open_.set(record.id, record);
       return record.id;
@@ -169,17 +152,7 @@ export class AuditLog implements AuditStore {
       this.open_.get(intentId) ?? this.unresolvedAtStart.get(intentId) ?? (await this.findIntent(intentId));
     if (!intent) throw new Error(`the audit log has no intent ${intentId}`);
     const time = outcome.time ?? this.now();
-    const { args: _args, ...fields } = intent;
-    const record: AuditRecord = {
-      ...fields,
-      id: this.newId(time, 'o'),
-      time: time.toISOString(),
-      kind: 'outcome',
-      intent: intentId,
-      outcome: outcome.outcome,
-      detail: outcome.detail,
-    };
-    await this.enqueue(record, false);
+    await this.enqueue(outcomeRecord(intent, outcome, this.newId(time, 'o'), time), false);
     if (outcome.outcome !== 'in-progress') {
       this.open_.delete(intentId);
       this.unresolvedAtStart.delete(intentId);
@@ -894,7 +867,7 @@ export async function* readRecords(
 }
 
 /** Cuts command, detail and args so that no record is more than a few KiB. */
-function boundRecord(record: AuditRecord): AuditRecord {
+export function boundRecord(record: AuditRecord): AuditRecord {
   const out = { ...record, command: cut(record.command), detail: cut(record.detail) };
   if (record.args !== undefined) {
     const json = JSON.stringify(record.args);

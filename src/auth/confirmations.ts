@@ -7,13 +7,21 @@
  * A rule may put an invocation under approval: different, identified people holding the
  * approver roles must `approve CODE` first (in the same place), or one of them may `deny CODE`.
  *
- * Every check-and-take is synchronous: two confirmations of one code racing each other cannot
- * both win, whatever the interleaving of the turns around them. Wrong codes are rate-limited
- * per person, so codes cannot be guessed by brute force.
+ * Every check-and-take is conditional on what was checked: the store applies a take, an approval
+ * or a lapse only to the entry's version that was judged (confirmation-store.ts), and a turn that
+ * lost the race looks again. So two confirmations of one code racing each other cannot both win,
+ * whatever the interleaving of the turns around them — in one process (memory, the default) or
+ * across instances sharing PostgreSQL. Wrong codes are rate-limited per person (in each process),
+ * so codes cannot be guessed by brute force.
  */
 import { randomInt } from 'node:crypto';
 import type { Args, CommandSpec } from '../command/spec.js';
 import type { Identity, Place, Sender } from '../core/types.js';
+import {
+  type ConfirmationStore,
+  MemoryConfirmationStore,
+  type StoredInvocation,
+} from './confirmation-store.js';
 import type { ApprovalNeed } from './judge.js';
 import { RateLimiter } from './rate-limit.js';
 
@@ -55,8 +63,6 @@ export interface Approver {
 
 /** Letters and digits that cannot be mistaken for one another in a chat font. */
 const ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
-/** How many lapsed codes are remembered, so that a late `confirm` hears "lapsed" rather than "no such code". */
-const REMEMBER_LAPSED = 1000;
 /** Wrong codes a person may give in a minute before further tries are refused unread. */
 const WRONG_CODES = { count: 5, seconds: 60 };
 
@@ -79,13 +85,17 @@ export function pendingApprovals(pending: PendingInvocation): ApprovalNeed[] {
 }
 
 export class Confirmations {
-  private readonly pending = new Map<string, PendingInvocation>();
-  private readonly lapsed = new Map<string, PendingInvocation>();
   private readonly wrong: RateLimiter;
+  /** The declarations of the codes made here (others are looked up by path). */
+  private readonly commands = new Map<string, CommandSpec>();
+  private readonly turns = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly timeoutSeconds: number,
     private readonly now: () => number = Date.now,
+    private readonly store: ConfirmationStore = new MemoryConfirmationStore(),
+    /** The declaration of a command path, for codes another process made. */
+    private readonly lookup: (path: readonly string[]) => CommandSpec | undefined = () => undefined,
   ) {
     this.wrong = new RateLimiter(WRONG_CODES, now);
   }
@@ -94,32 +104,52 @@ export class Confirmations {
     return this.timeoutSeconds;
   }
 
-  get size(): number {
-    return this.pending.size;
-  }
-
-  create(
+  async create(
     invocation: Omit<PendingInvocation, 'code' | 'expiresAt' | 'approvals'>,
     approvals: readonly ApprovalNeed[],
-  ): PendingInvocation {
-    let code: string;
-    do {
-      code = Array.from({ length: 6 }, () => ALPHABET[randomInt(ALPHABET.length)]).join('');
-    } while (this.pending.has(code) || this.lapsed.has(code));
-    const created: PendingInvocation = {
-      ...invocation,
-      code,
-      expiresAt: this.now() + this.timeoutSeconds * 1000,
-      approvals: approvals.map((need) => ({ need })),
-    };
-    this.pending.set(code, created);
-    return created;
+  ): Promise<PendingInvocation> {
+    for (;;) {
+      const code = Array.from({ length: 6 }, () => ALPHABET[randomInt(ALPHABET.length)]).join('');
+      const created: PendingInvocation = {
+        ...invocation,
+        code,
+        expiresAt: this.now() + this.timeoutSeconds * 1000,
+        approvals: approvals.map((need) => ({ need })),
+      };
+      if (await this.store.add(stored(created))) {
+        this.commands.set(created.command.path.join(' '), created.command);
+        return created;
+      }
+    }
   }
 
   /** Is `code` this requester's, pending in this place? (A bare `confirm CODE` in a channel is then for the bot.) */
-  isPendingFor(code: string, requester: string, placeKey: string): boolean {
-    const found = this.pending.get(code.toUpperCase());
-    return found !== undefined && found.requester === requester && found.placeKey === placeKey;
+  async isPendingFor(code: string, requester: string, placeKey: string): Promise<boolean> {
+    const found = await this.store.get(code.toUpperCase());
+    return (
+      found?.state === 'pending' &&
+      found.invocation.requester === requester &&
+      found.invocation.placeKey === placeKey
+    );
+  }
+
+  /**
+   * Runs one person's code operations one at a time (in this process), so that a burst of
+   * guesses is counted as it comes: the throttle check, the look-up and the wrong code spent
+   * happen together, as they did when all three were synchronous.
+   */
+  serial<T>(requester: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.turns.get(requester) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.turns.set(requester, tail);
+    void tail.then(() => {
+      if (this.turns.get(requester) === tail) this.turns.delete(requester);
+    });
+    return run;
   }
 
   /** Too many wrong codes from this person lately: the answer, or undefined when they may try. */
@@ -129,12 +159,12 @@ export class Confirmations {
   }
 
   /** Takes the invocation out (single use) if the code is the requester's, here, approved when it must be, and has not lapsed. */
-  redeem(code: string, requester: string, placeKey: string): Taken {
+  redeem(code: string, requester: string, placeKey: string): Promise<Taken> {
     return this.take(code, requester, placeKey, true);
   }
 
   /** Drops the invocation without running it: the requester's own code, in its place; no approval needed. */
-  cancel(code: string, requester: string, placeKey: string): Taken {
+  cancel(code: string, requester: string, placeKey: string): Promise<Taken> {
     return this.take(code, requester, placeKey, false);
   }
 
@@ -143,31 +173,47 @@ export class Confirmations {
     return lapsed ? { ok: false, reason, lapsed } : { ok: false, reason };
   }
 
-  private take(code: string, requester: string, placeKey: string, needsApproval: boolean): Taken {
-    const found = this.pending.get(code);
-    if (!found) {
-      const gone = this.lapsed.get(code);
-      if (gone && gone.requester === requester && gone.placeKey === placeKey) {
-        return { ok: false, reason: `code ${code} lapsed: run the command again`, lapsed: gone };
+  /** Looks, judges, and applies the change to the version judged; looks again when it lost a race. */
+  private async attempt(
+    code: string,
+    judge: (entry: Entry | undefined) => Promise<Taken | undefined>,
+  ): Promise<Taken> {
+    for (let tries = 0; tries < 20; tries++) {
+      const found = await this.store.get(code);
+      const pending = found && this.revive(found.invocation);
+      const verdict = await judge(
+        found && pending ? { state: found.state, version: found.version, pending } : undefined,
+      );
+      if (verdict) return verdict;
+    }
+    return { ok: false, reason: `code ${code} kept changing while it was checked: try again` };
+  }
+
+  private take(code: string, requester: string, placeKey: string, needsApproval: boolean): Promise<Taken> {
+    return this.attempt(code, async (entry) => {
+      if (!entry) return this.miss(requester, `no pending command has code ${code}`);
+      const found = entry.pending;
+      if (entry.state === 'lapsed') {
+        if (found.requester === requester && found.placeKey === placeKey)
+          return { ok: false, reason: `code ${code} lapsed: run the command again`, lapsed: found };
+        return this.miss(requester, `no pending command has code ${code}`);
       }
-      return this.miss(requester, `no pending command has code ${code}`);
-    }
-    if (found.requester !== requester) return this.miss(requester, `code ${code} belongs to someone else`);
-    if (found.placeKey !== placeKey)
-      return this.miss(requester, `code ${code} was issued in another conversation`);
-    if (this.now() > found.expiresAt) {
-      this.expire(code, found);
-      return { ok: false, reason: `code ${code} lapsed: run the command again`, lapsed: found };
-    }
-    const waiting = pendingApprovals(found);
-    if (needsApproval && waiting.length > 0) {
-      return {
-        ok: false,
-        reason: `code ${code} is waiting for approval: a holder of role ${waiting[0]!.approvers.join(' or ')} must approve it`,
-      };
-    }
-    this.pending.delete(code);
-    return { ok: true, pending: found };
+      if (found.requester !== requester) return this.miss(requester, `code ${code} belongs to someone else`);
+      if (found.placeKey !== placeKey)
+        return this.miss(requester, `code ${code} was issued in another conversation`);
+      if (this.now() > found.expiresAt) {
+        if (!(await this.store.lapse(code, entry.version))) return undefined;
+        return { ok: false, reason: `code ${code} lapsed: run the command again`, lapsed: found };
+      }
+      const waiting = pendingApprovals(found);
+      if (needsApproval && waiting.length > 0) {
+        return {
+          ok: false,
+          reason: `code ${code} is waiting for approval: a holder of role ${waiting[0]!.approvers.join(' or ')} must approve it`,
+        };
+      }
+      return (await this.store.take(code, entry.version)) ? { ok: true, pending: found } : undefined;
+    });
   }
 
   /**
@@ -175,31 +221,43 @@ export class Confirmations {
    * approver roles of an approval still needed, and be in the place the code was issued in. Their
    * approval meets every need their roles cover; the code then stays valid for another full timeout.
    */
-  approve(code: string, approver: Approver, placeKey: string): Taken {
-    const checked = this.checkApprover(code, approver, placeKey);
-    if (!checked.ok) return checked;
-    const { pending } = checked;
-    for (const approval of pending.approvals) {
-      if (approval.by === undefined && approval.need.approvers.some((r) => approver.roles.includes(r)))
-        approval.by = approver.user!;
-    }
-    pending.expiresAt = this.now() + this.timeoutSeconds * 1000;
-    return { ok: true, pending };
+  approve(code: string, approver: Approver, placeKey: string): Promise<Taken> {
+    return this.attempt(code, async (entry) => {
+      const checked = await this.checkApprover(code, entry, approver, placeKey);
+      if (!checked?.ok) return checked;
+      const pending: PendingInvocation = {
+        ...checked.pending,
+        approvals: checked.pending.approvals.map((approval) =>
+          approval.by === undefined && approval.need.approvers.some((r) => approver.roles.includes(r))
+            ? { ...approval, by: approver.user! }
+            : approval,
+        ),
+        expiresAt: this.now() + this.timeoutSeconds * 1000,
+      };
+      return (await this.store.update(code, entry!.version, stored(pending)))
+        ? { ok: true, pending }
+        : undefined;
+    });
   }
 
   /** An approver refuses: the invocation is dropped. */
-  deny(code: string, approver: Approver, placeKey: string): Taken {
-    const checked = this.checkApprover(code, approver, placeKey);
-    if (checked.ok) this.pending.delete(code);
-    return checked;
+  deny(code: string, approver: Approver, placeKey: string): Promise<Taken> {
+    return this.attempt(code, async (entry) => {
+      const checked = await this.checkApprover(code, entry, approver, placeKey);
+      if (!checked?.ok) return checked;
+      return (await this.store.take(code, entry!.version)) ? checked : undefined;
+    });
   }
 
-  private checkApprover(code: string, approver: Approver, placeKey: string): Taken {
-    const found = this.pending.get(code);
-    if (!found) {
-      if (this.lapsed.has(code)) return { ok: false, reason: `code ${code} lapsed` };
-      return this.miss(approver.key, `no pending command has code ${code}`);
-    }
+  private async checkApprover(
+    code: string,
+    entry: Entry | undefined,
+    approver: Approver,
+    placeKey: string,
+  ): Promise<Taken | undefined> {
+    if (!entry) return this.miss(approver.key, `no pending command has code ${code}`);
+    const found = entry.pending;
+    if (entry.state === 'lapsed') return { ok: false, reason: `code ${code} lapsed` };
     if (found.approvals.length === 0) return { ok: false, reason: `code ${code} does not need approval` };
     const refuse = (reason: string): Taken => ({ ok: false, reason, refused: found });
     if (found.placeKey !== placeKey) {
@@ -207,7 +265,7 @@ export class Confirmations {
       return refuse(`code ${code} was issued in another conversation`);
     }
     if (this.now() > found.expiresAt) {
-      this.expire(code, found);
+      if (!(await this.store.lapse(code, entry.version))) return undefined;
       return { ok: false, reason: `code ${code} lapsed`, lapsed: found };
     }
     if (approver.user === null) return refuse('approving needs an identified user: log in to services first');
@@ -229,22 +287,23 @@ export class Confirmations {
     return { ok: true, pending: found };
   }
 
-  private expire(code: string, found: PendingInvocation): void {
-    this.pending.delete(code);
-    this.lapsed.set(code, found);
-    while (this.lapsed.size > REMEMBER_LAPSED) this.lapsed.delete(this.lapsed.keys().next().value!);
+  /** Marks lapsed invocations and returns them, so that their lapse can be recorded (each once, by one caller). */
+  async sweep(): Promise<PendingInvocation[]> {
+    const lapsed = await this.store.sweep(this.now());
+    return lapsed.map((s) => this.revive(s)).filter((p): p is PendingInvocation => p !== undefined);
   }
 
-  /** Drops lapsed invocations and returns them, so that their lapse can be recorded. */
-  sweep(): PendingInvocation[] {
-    const lapsed: PendingInvocation[] = [];
-    const now = this.now();
-    for (const [code, found] of this.pending) {
-      if (now > found.expiresAt) {
-        this.expire(code, found);
-        lapsed.push(found);
-      }
-    }
-    return lapsed;
+  /** A stored invocation with its declaration again (undefined: a command this virtbot does not know). */
+  private revive(invocation: StoredInvocation): PendingInvocation | undefined {
+    const { path, ...rest } = invocation;
+    const command = this.commands.get(path.join(' ')) ?? this.lookup(path);
+    return command ? { ...rest, command } : undefined;
   }
+}
+
+type Entry = { state: 'pending' | 'lapsed'; version: number; pending: PendingInvocation };
+
+function stored(pending: PendingInvocation): StoredInvocation {
+  const { command, ...rest } = pending;
+  return { ...rest, path: [...command.path] };
 }

@@ -73,6 +73,7 @@ async function checkSecrets(config: Config, error: Report): Promise<void> {
   config.discord.forEach((server, i) => {
     secrets.push([['discord', i, 'token'], server.token]);
   });
+  secrets.push([['store', 'postgres', 'url'], config.store.postgres?.url]);
   for (const [path, secret] of secrets) {
     if (secret === undefined) continue;
     try {

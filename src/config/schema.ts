@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AccessSection } from './sections/access.js';
 import { HostsSection } from './sections/hosts.js';
 import { OpsSection } from './sections/ops.js';
+import { StoreSection } from './sections/store.js';
 import { TransportsSection } from './sections/transports.js';
 
 export const BotSchema = z
@@ -58,6 +59,7 @@ export const ConfigSchema = z
     ...AccessSection,
     ...TransportsSection,
     ...OpsSection,
+    ...StoreSection,
   })
   .strict();
 

@@ -87,6 +87,11 @@ export class Journal {
     }
   }
 
+  /** Every entry is fdatasync'd as it is appended: nothing is left to wait for. */
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+
   /** The meeting is over and its minutes written: the journal goes. */
   remove(): void {
     this.close();
@@ -112,6 +117,8 @@ export interface JournalFile {
   entries: JournalEntry[];
   /** Lines that could not be parsed (a torn last line is normal after a crash). */
   bad: number;
+  /** A journal kept in a database: its row, and the number its next entry takes. */
+  stored?: { id: string; next: number };
 }
 
 /** Reads every open-meeting journal under dataDir. */

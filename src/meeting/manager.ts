@@ -25,7 +25,8 @@ import type {
 } from '../core/types.js';
 import { basenameTaken, LogSink, locateMinutes, type MinutesLocation, writeMinutes } from './files.js';
 import { previousMeeting, writeIndexes } from './index-page.js';
-import { Journal, type JournalEntry, readJournals } from './journal.js';
+import type { JournalEntry, JournalFile } from './journal.js';
+import { FileJournalStore, type JournalStore, type JournalWriter } from './journal-store.js';
 import { meetingTitle } from './minutes.js';
 import type { MeetingNotice, MeetingService } from './service.js';
 
@@ -69,6 +70,14 @@ export interface MeetingManagerOptions {
   autoEndHours?: number;
   /** Put the network in the minutes' path (`minutesDir/NETWORK/CHANNEL/…`): set when more than one network is configured. */
   networkInPath?: boolean;
+  /**
+   * Where journals go (default: files under `dataDir/meetings/`). A store that cannot be read at
+   * once (PostgreSQL) restores nothing at construction: `resume(prefix)` restores the meetings of
+   * the connections this process serves, when it starts serving them.
+   */
+  journals?: JournalStore;
+  /** Told when a journal cannot be written (the meeting goes on; the entries are retried). */
+  warn?: (error: unknown, what: string) => void;
 }
 
 /** A line for `ingest`: a person's line, or (`bot: true`) one the bot said. */
@@ -98,7 +107,7 @@ export interface EndResult {
 interface OpenMeeting {
   meeting: Meeting;
   place: Place;
-  journal: Journal | null;
+  journal: JournalWriter | null;
   /** Replay mode: the log goes to disk as it comes instead of staying in memory. */
   sink: LogSink | null;
   /** The location claimed for this meeting's files, and the name it was claimed for. */
@@ -149,11 +158,52 @@ export class MeetingManager implements MeetingService {
   /** Files written at restore (a journal that already held #endmeeting). */
   readonly restoredFiles: string[] = [];
 
+  private readonly journals: JournalStore | undefined;
+
   constructor(opts: MeetingManagerOptions) {
     this.opts = opts;
     this.clock = opts.clock ?? (() => new Date());
     this.live = (opts.mode ?? 'live') === 'live';
-    if (this.live && opts.dataDir) this.restore(opts.dataDir);
+    this.journals =
+      opts.journals ?? (opts.dataDir ? new FileJournalStore(opts.dataDir, opts.fsync ?? true) : undefined);
+    const files = this.live ? this.journals?.readSync?.() : undefined;
+    if (files) this.restore(files);
+  }
+
+  /**
+   * Restores the open meetings whose place key starts with `prefix` from their journals (another
+   * process ran them until now: it stopped, or gave their connection up). Meetings of those
+   * places held here already are read again, so that every line journaled elsewhere counts.
+   */
+  async resume(prefix: string): Promise<string[]> {
+    if (!this.live || !this.journals) return [];
+    const files = await this.journals.read(prefix);
+    this.release(prefix);
+    const before = this.restored.length;
+    this.restore(files);
+    return this.restored.slice(before);
+  }
+
+  /** Forgets the open meetings whose place key starts with `prefix`, leaving their journals (another process continues them). */
+  release(prefix: string): string[] {
+    const dropped: string[] = [];
+    for (const [key, open] of [...this.open.entries()]) {
+      if (!key.startsWith(prefix)) continue;
+      open.journal?.close();
+      this.open.delete(key);
+      dropped.push(key);
+    }
+    return dropped;
+  }
+
+  /** Waits until what the place's meeting journaled is durable (a store that is down: logged, kept, retried). */
+  private async durable(placeKey: string): Promise<void> {
+    try {
+      await this.open.get(placeKey)?.journal?.flush();
+    } catch (error) {
+      // The meeting goes on from memory; the entries stay queued and are written once the store is back.
+      this.opts.warn?.(error, `the journal of the meeting in ${placeKey} cannot be written now`);
+    }
   }
 
   /** The open meeting of a place, if any. */
@@ -215,6 +265,7 @@ export class MeetingManager implements MeetingService {
     if (person !== undefined) line.person = person;
     const key = keyOfPlace(msg.place);
     const r = this.ingest(key, msg.place, line);
+    await this.durable(key);
     return { handled: r.handled, replies: this.replies(key, r.replies, r.ended) };
   }
 
@@ -278,6 +329,7 @@ export class MeetingManager implements MeetingService {
     const time = Number.isFinite(parsed) ? parsed : this.clock().getTime();
     open.journal?.append({ k: 'op', n: record.nick, x: line, t: time, o: record.outcome });
     open.meeting.addOperation(record.nick, line, time, record.outcome);
+    await this.durable(placeKey);
   }
 
   async close(): Promise<void> {
@@ -441,7 +493,7 @@ export class MeetingManager implements MeetingService {
     return out;
   }
 
-  private create(placeKey: string, place: Place, journal?: Journal, head?: MeetingHead): OpenMeeting {
+  private create(placeKey: string, place: Place, journal?: JournalWriter, head?: MeetingHead): OpenMeeting {
     const sink = this.live ? null : new LogSink(this.opts.minutesDir);
     const channel = channelName(place);
     const carried = head ? head.carried : this.live ? this.carryOver(place) : [];
@@ -457,9 +509,9 @@ export class MeetingManager implements MeetingService {
       ...(place.hearsChatter === false ? { hearsChatter: false } : {}),
     });
     const oldTopic = head ? head.topic : (this.topics.get(placeKey) ?? null);
-    let j: Journal | null = journal ?? null;
-    if (!j && this.live && this.opts.dataDir) {
-      j = new Journal(this.opts.dataDir, placeKey, this.opts.fsync ?? true, true);
+    let j: JournalWriter | null = journal ?? null;
+    if (!j && this.live && this.journals) {
+      j = this.journals.create(placeKey);
       j.append({ k: 'meeting', v: 2, place: placeKey, channel, p: place, carried, topic: oldTopic });
     }
     open = { meeting, place, journal: j, sink, loc: null, locName: null, oldTopic };
@@ -548,9 +600,9 @@ export class MeetingManager implements MeetingService {
   }
 
   /** Rebuilds the open meetings from their journals (every line and event goes through the state machine again). */
-  private restore(dataDir: string): void {
-    for (const file of readJournals(dataDir)) {
-      const journal = new Journal(dataDir, file.place, this.opts.fsync ?? true, false);
+  private restore(files: JournalFile[]): void {
+    for (const file of files) {
+      const journal = this.journals!.reopen(file);
       const place: Place = file.head.p ?? placeFromKey(file.place, file.channel);
       const open = this.create(file.place, place, journal, {
         carried: file.head.carried ?? [],

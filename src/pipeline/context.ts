@@ -60,10 +60,10 @@ export interface PermissionDesk {
 export interface ConfirmationDesk {
   readonly timeoutSeconds: number;
   /** The stored invocation behind the asker's code, to carry on with. */
-  confirm(code: string): ResumeRequest;
-  cancel(code: string): PendingInvocation;
-  approve(code: string): PendingInvocation;
-  deny(code: string): PendingInvocation;
+  confirm(code: string): Promise<ResumeRequest>;
+  cancel(code: string): Promise<PendingInvocation>;
+  approve(code: string): Promise<PendingInvocation>;
+  deny(code: string): Promise<PendingInvocation>;
 }
 
 /** Long work (src/tasks/runner.ts), as the asker's turn hands it over. */

@@ -7,7 +7,7 @@ import type { PipelineDeps } from './deps.js';
 export async function recordLapses(
   deps: Pick<PipelineDeps, 'confirmations' | 'audit' | 'now' | 'logger'>,
 ): Promise<void> {
-  const lapsed = deps.confirmations.sweep();
+  const lapsed = await deps.confirmations.sweep();
   if (lapsed.length === 0) return;
   const now = deps.now();
   const entries = lapsed.map((pending): SingleRecord => {

@@ -18,6 +18,7 @@ import { judge } from '../auth/judge.js';
 import type { ResumeRequest } from '../command/spec.js';
 import type { InboundMessage, Reply } from '../core/types.js';
 import type { ValidationContext } from '../grammar/types.js';
+import { StoreUnavailable } from '../store/unavailable.js';
 import type { Explanation, PermissionDesk } from './context.js';
 import type { PipelineDeps } from './deps.js';
 import { type Bound, type Ending, Stop, stop, type Utterance } from './invocation.js';
@@ -63,13 +64,18 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const utterance = identify(deps.config(), msg);
     const seen = await meeting(utterance, deps.meetings);
     if (seen.handled) return seen.replies;
-    if (!msg.addressed && !isBareCode(utterance)) return seen.replies;
+    if (!msg.addressed && !(await isBareCode(utterance))) return seen.replies;
     const recorder = new TurnRecorder(utterance, deps);
     let ending: Ending;
     try {
       ending = await operate(utterance, recorder);
     } catch (error) {
-      ending = error instanceof Stop ? error.ending : crashed(error, utterance);
+      ending =
+        error instanceof Stop
+          ? error.ending
+          : error instanceof StoreUnavailable
+            ? { ...stop('failed', error.message).ending, storeDown: true }
+            : crashed(error, utterance);
     }
     const replies = [...seen.replies, ...(await recorder.finish(ending)), ...noticesFor(utterance)];
     if (ending.settles) void followUp(ending.settles, recorder, utterance);
@@ -127,7 +133,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return notices.splice(0).map((text) => ({ text: `warning: ${text}`, kind: 'error', private: true }));
   }
 
-  function isBareCode(utterance: Utterance): boolean {
+  async function isBareCode(utterance: Utterance): Promise<boolean> {
     const match = BARE_CODE.exec(utterance.line);
     if (!match) return false;
     return deps.confirmations.isPendingFor(match[2]!, utterance.requester, utterance.placeKey);
@@ -148,12 +154,14 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const config = deps.config();
     const invocation = await target(bound, deps.hosts, config);
     recorder.describe(invocation);
-    const authorized = confirm(authorize(invocation, config), deps.confirmations);
+    const authorized = await confirm(authorize(invocation, config), deps.confirmations);
     if (authorized.command.mutates) await recorder.intend(authorized);
     const snapshotNote = await snapshotFirst(authorized, recorder, deps.now);
     const own = authorized.command.mutates ? deps.ownChanges?.note(authorized, deps.now()) : undefined;
     const services = commandServices(deps, bound, permissions, { invocation: authorized, recorder, own });
-    const executed = await execute(authorized, services).finally(() => own?.finished(deps.now()));
+    const executed = await execute(authorized, services, deps.crossLock).finally(() =>
+      own?.finished(deps.now()),
+    );
     if ('resume' in executed) return proceed(resumed(bound, executed.resume), recorder);
     if (snapshotNote !== undefined) {
       const reply = executed.ending.reply;

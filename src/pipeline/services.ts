@@ -3,7 +3,7 @@
  * asking and the place they ask in, so a command cannot read another place's history or redeem
  * another person's code by accident.
  */
-import type { PendingInvocation } from '../auth/confirmations.js';
+import type { PendingInvocation, Taken } from '../auth/confirmations.js';
 import { historyFilter } from '../auth/history-visibility.js';
 import { CommandError, type ResumeRequest } from '../command/spec.js';
 import { accessOf, findVm } from '../libvirt/placement.js';
@@ -113,38 +113,34 @@ function confirmationDesk(deps: PipelineDeps, utterance: Utterance): Confirmatio
     const wait = store.throttled(requester);
     if (wait !== undefined) throw new CommandError(wait, 'denied');
   };
+  /** Throttled, then the operation; its pending invocation, or the refusal. */
+  const settle = (key: string, operation: () => Promise<Taken>) =>
+    store.serial(key, async () => {
+      throttle();
+      const taken = await operation();
+      return taken.ok ? taken.pending : refuse(taken.reason, taken.lapsed, taken.refused);
+    });
   return {
     timeoutSeconds: store.timeout,
-    confirm(code): ResumeRequest {
-      throttle();
-      const taken = store.redeem(code, requester, placeKey);
-      if (!taken.ok) return refuse(taken.reason, taken.lapsed);
-      const { pending } = taken;
-      return {
-        code: pending.code,
-        command: pending.command,
-        args: pending.args,
-        line: pending.line,
-        approvedBy: [
-          ...new Set(pending.approvals.map((a) => a.by).filter((by): by is string => by !== undefined)),
-        ],
-        approvalRules: pending.approvals.filter((a) => a.by !== undefined).flatMap((a) => a.need.rules),
-      };
-    },
-    cancel(code) {
-      throttle();
-      const taken = store.cancel(code, requester, placeKey);
-      return taken.ok ? taken.pending : refuse(taken.reason, taken.lapsed);
-    },
-    approve(code) {
-      throttle();
-      const taken = store.approve(code, approver, placeKey);
-      return taken.ok ? taken.pending : refuse(taken.reason, taken.lapsed, taken.refused);
-    },
-    deny(code) {
-      throttle();
-      const taken = store.deny(code, approver, placeKey);
-      return taken.ok ? taken.pending : refuse(taken.reason, taken.lapsed, taken.refused);
-    },
+    confirm: (code) =>
+      store.serial(requester, async (): Promise<ResumeRequest> => {
+        throttle();
+        const taken = await store.redeem(code, requester, placeKey);
+        if (!taken.ok) return refuse(taken.reason, taken.lapsed);
+        const { pending } = taken;
+        return {
+          code: pending.code,
+          command: pending.command,
+          args: pending.args,
+          line: pending.line,
+          approvedBy: [
+            ...new Set(pending.approvals.map((a) => a.by).filter((by): by is string => by !== undefined)),
+          ],
+          approvalRules: pending.approvals.filter((a) => a.by !== undefined).flatMap((a) => a.need.rules),
+        };
+      }),
+    cancel: (code) => settle(requester, () => store.cancel(code, requester, placeKey)),
+    approve: (code) => settle(requester, () => store.approve(code, approver, placeKey)),
+    deny: (code) => settle(requester, () => store.deny(code, approver, placeKey)),
   };
 }

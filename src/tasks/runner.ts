@@ -6,9 +6,10 @@
  * place it was asked in that mentions the requester (through the bot's announcer), and an item
  * in the minutes of a meeting open there.
  *
- * Tasks are kept in `dataDir/tasks.json` (written atomically). A task that was still running
- * when virtbot stopped is, at the next start, looked at on its host (`TaskCheck`) and reported
- * as "outcome unknown, checked: …".
+ * Tasks are kept in `dataDir/tasks.json` (written atomically), or in PostgreSQL (task-store.ts).
+ * A task that was still running when its virtbot stopped is, at the next start (or, with
+ * several instances, once another sees it is gone), looked at on its host (`TaskCheck`) and
+ * reported as "outcome unknown, checked: …".
  *
  * In `inline` mode (transcripts, tests) every handed-over work becomes a task at once and the
  * bot awaits it before the turn's replies are returned: its completion line comes back with them
@@ -20,7 +21,7 @@
 import type { CommandResult } from '../command/spec.js';
 import type { AuditRecord, Outcome, Place, Reply } from '../core/types.js';
 import { messageOf } from '../libvirt/virsh-shell.js';
-import { JsonFile } from './json-file.js';
+import { JsonTaskStore, type TaskStore } from './task-store.js';
 
 export type TaskState = 'running' | 'done' | 'failed' | 'cancelled' | 'unknown';
 
@@ -88,6 +89,8 @@ export interface TaskSettings {
 
 export interface TaskDeps {
   file: string;
+  /** Where tasks are kept (default: the JSON `file`). */
+  store?: TaskStore;
   settings(): TaskSettings;
   /** Writes the task's outcome record (completing `intent` when there is one). */
   record(record: AuditRecord, intent: string | undefined): Promise<void>;
@@ -104,7 +107,6 @@ export interface TaskDeps {
 export class TaskError extends Error {}
 
 interface Stored {
-  next: number;
   tasks: TaskRecord[];
 }
 
@@ -116,8 +118,8 @@ const KEEP_FINISHED = 20;
 export type TaskListener = (task: TaskRecord, change: 'started' | 'progress' | 'ended') => void;
 
 export class TaskRunner {
-  private readonly store: JsonFile<Stored>;
-  private state: Stored = { next: 1, tasks: [] };
+  private readonly store: TaskStore;
+  private state: Stored = { tasks: [] };
   private readonly live = new Map<number, { spec: TaskSpec; controller: AbortController }>();
   private readonly pending = new Set<Promise<void>>();
   private readonly held: { place: Place; replies: Reply[] }[] = [];
@@ -125,13 +127,21 @@ export class TaskRunner {
   private loaded: Promise<void>;
 
   constructor(private readonly deps: TaskDeps) {
-    this.store = new JsonFile<Stored>(deps.file);
-    this.loaded = this.store.read(this.state).then(
-      (s) => {
-        this.state = s;
+    this.store = deps.store ?? new JsonTaskStore(deps.file);
+    this.loaded = this.store.load().then(
+      (tasks) => {
+        this.state = { tasks };
       },
-      (error: unknown) => deps.warn(error, `cannot read ${deps.file}: starting with no tasks`),
+      (error: unknown) => deps.warn(error, `cannot read the tasks (${deps.file}): starting with no tasks`),
     );
+    // What other instances start and finish is listed here too.
+    this.store.watch?.((task) => {
+      if (this.live.has(task.id)) return;
+      const at = this.state.tasks.findIndex((t) => t.id === task.id);
+      if (at >= 0) this.state.tasks[at] = task;
+      else this.state.tasks.push(task);
+      this.state.tasks.sort((a, b) => a.id - b.id);
+    });
   }
 
   get inline(): boolean {
@@ -153,7 +163,7 @@ export class TaskRunner {
         progress = text;
         if (!task) return;
         task.progress = text;
-        this.persist();
+        this.persist(task);
         this.emit(task, 'progress');
       },
     };
@@ -176,8 +186,9 @@ export class TaskRunner {
         throw first.error;
       }
     }
+    const id = await this.store.nextId();
     task = {
-      id: this.state.next++,
+      id,
       title: spec.title,
       command: turn.command,
       path: turn.path,
@@ -196,7 +207,7 @@ export class TaskRunner {
     if (intent !== undefined) task.intent = intent;
     this.state.tasks.push(task);
     this.live.set(task.id, { spec, controller });
-    this.persist();
+    this.persist(task);
     this.emit(task, 'started');
     const started = task;
     const ending = Promise.all([settled, turn.recorded]).then(([s]) => this.end(started, s));
@@ -227,7 +238,7 @@ export class TaskRunner {
     const ended = this.deps.now();
     task.endedAt = ended.toISOString();
     this.trim();
-    this.persist();
+    this.persist(task);
     this.emit(task, 'ended');
     const took = duration(Date.parse(task.startedAt), ended.getTime());
     const detail = settled.ok && settled.result.detail !== undefined ? settled.result.detail : task.result;
@@ -279,8 +290,13 @@ export class TaskRunner {
    */
   async recover(): Promise<TaskRecord[]> {
     await this.loaded;
-    const orphans = this.state.tasks.filter((t) => t.state === 'running' && !this.live.has(t.id));
+    const orphans = await this.store.orphans(
+      this.state.tasks.filter((t) => t.state === 'running' && !this.live.has(t.id)),
+    );
     for (const task of orphans) {
+      const at = this.state.tasks.findIndex((t) => t.id === task.id);
+      if (at >= 0) this.state.tasks[at] = task;
+      else this.state.tasks.push(task);
       let found: string;
       try {
         found = task.check ? await this.deps.check(task.check) : 'nothing to check for this kind of task';
@@ -290,7 +306,7 @@ export class TaskRunner {
       task.state = 'unknown';
       task.endedAt = this.deps.now().toISOString();
       task.result = `outcome unknown, checked: ${found}`;
-      this.persist();
+      this.persist(task);
       this.emit(task, 'ended');
       await this.report(
         task,
@@ -359,15 +375,15 @@ export class TaskRunner {
     this.state.tasks = this.state.tasks.filter((t) => !drop.has(t));
   }
 
-  private persist(): void {
+  private persist(task?: TaskRecord): void {
     this.store
-      .write(this.state)
-      .catch((error: unknown) => this.deps.warn(error, `tasks could not be saved to ${this.deps.file}`));
+      .save(this.state.tasks, task)
+      .catch((error: unknown) => this.deps.warn(error, `tasks could not be saved (${this.deps.file})`));
   }
 
-  /** Every pending write is on disk. */
+  /** Every pending write is stored. */
   async flush(): Promise<void> {
-    await this.store.write(this.state);
+    await this.store.save(this.state.tasks);
   }
 }
 

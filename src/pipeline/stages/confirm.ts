@@ -7,7 +7,7 @@
 import type { Confirmations } from '../../auth/confirmations.js';
 import { type Authorized, aimOf, stop } from '../invocation.js';
 
-export function confirm(authorized: Authorized, confirmations: Confirmations): Authorized {
+export async function confirm(authorized: Authorized, confirmations: Confirmations): Promise<Authorized> {
   const { verdict, confirmed } = authorized;
   const { approvals } = verdict.obligations;
   if (confirmed) {
@@ -22,7 +22,7 @@ export function confirm(authorized: Authorized, confirmations: Confirmations): A
   }
   if (!verdict.obligations.confirm) return authorized;
   const { msg, identity } = authorized;
-  const pending = confirmations.create(
+  const pending = await confirmations.create(
     {
       command: authorized.command,
       args: authorized.args,
