@@ -17,7 +17,11 @@
 import { randomInt } from 'node:crypto';
 import type { Args, CommandSpec } from '../command/spec.js';
 import type { Identity, Place, Sender } from '../core/types.js';
-import { type ConfirmationStore, MemoryConfirmationStore, type StoredInvocation } from './confirmation-store.js';
+import {
+  type ConfirmationStore,
+  MemoryConfirmationStore,
+  type StoredInvocation,
+} from './confirmation-store.js';
 import type { ApprovalNeed } from './judge.js';
 import { RateLimiter } from './rate-limit.js';
 
@@ -230,7 +234,9 @@ export class Confirmations {
         ),
         expiresAt: this.now() + this.timeoutSeconds * 1000,
       };
-      return (await this.store.update(code, entry!.version, stored(pending))) ? { ok: true, pending } : undefined;
+      return (await this.store.update(code, entry!.version, stored(pending)))
+        ? { ok: true, pending }
+        : undefined;
     });
   }
 
