@@ -96,9 +96,21 @@ export class SharedConnections {
         );
         return [];
       }
-      await markAnswered(this.options.pool, key).catch((error: unknown) =>
-        this.options.logger.warn({ connection, err: String(error) }, 'a claim could not be marked answered'),
-      );
+      // Answered once the replies are on their way out, not merely queued (an IRC channel is
+      // paced): a holder killed with replies still queued leaves the claim open, and its
+      // successor tells the sender (tellOrphans) instead of the line going unanswered.
+      const transport = held.transport;
+      setImmediate(() => {
+        void (async () => {
+          await transport.flushed?.();
+          await markAnswered(this.options.pool, key);
+        })().catch((error: unknown) =>
+          this.options.logger.warn(
+            { connection, err: String(error) },
+            'a claim could not be marked answered',
+          ),
+        );
+      });
       return replies;
     };
   }
