@@ -93,12 +93,28 @@ export class HaCluster {
     return instance;
   }
 
+  /** Waits until the instance has started (logged `virtbot ready`): from then on it is a follower at least. */
+  async ready(instance: Instance, ms = 30_000): Promise<void> {
+    const until = Date.now() + ms;
+    while (this.logged(instance, 'virtbot ready') === 0) {
+      if (instance.child.exitCode !== null)
+        throw new Error(`${instance.name} exited: ${instance.output.slice(-5).join('\n')}`);
+      if (Date.now() > until) throw new Error(`${instance.name} not ready within ${ms} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   /** The instance holding the IRC connection now (by its unexpired lease row), if any. */
   async holder(): Promise<Instance | undefined> {
-    const result = await this.db.query<{ holder: string }>(
-      'SELECT holder FROM leases WHERE name = $1 AND expires_at > now()',
-      [CONNECTION],
-    );
+    const result = await this.db
+      .query<{ holder: string }>('SELECT holder FROM leases WHERE name = $1 AND expires_at > now()', [
+        CONNECTION,
+      ])
+      .catch((error: { code?: string }) => {
+        // 42P01, 42703: the first instance is still migrating (no table, or not its columns yet).
+        if (error.code === '42P01' || error.code === '42703') return { rows: [] as { holder: string }[] };
+        throw error;
+      });
     const name = result.rows[0]?.holder;
     return this.instances.find(
       (i) => i.name === name && i.child.exitCode === null && i.child.signalCode === null,
