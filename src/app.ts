@@ -10,6 +10,7 @@ import { createLogger } from './core/logger.js';
 import { hostEventSource } from './events/from-hosts.js';
 import { HostRegistry } from './libvirt/hosts.js';
 import { MeetingManager } from './meeting/manager.js';
+import { openStores } from './store/open.js';
 
 export interface AppOptions {
   logger?: Logger;
@@ -18,6 +19,8 @@ export interface AppOptions {
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<Bot> {
   const logger = options.logger ?? createLogger({ file: join(config.bot.dataDir, 'virtbot.log') });
+  // Files by default; with store.postgres, the shared database (migrated now: a start fails when it cannot be).
+  const stores = await openStores(config, { logger, ...(options.now ? { now: options.now } : {}) });
   const hosts = new HostRegistry(config);
   const meetingOptions: ConstructorParameters<typeof MeetingManager>[0] = {
     dataDir: config.bot.dataDir,
@@ -30,8 +33,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   };
   if (config.bot.minutesUrl !== undefined) meetingOptions.minutesUrl = config.bot.minutesUrl;
   if (options.now !== undefined) meetingOptions.clock = options.now;
+  if (stores.kind === 'postgres') {
+    meetingOptions.journals = stores.journals;
+    meetingOptions.warn = (error, what) => logger.warn({ err: error }, what);
+  }
   const meetings = new MeetingManager(meetingOptions);
-  const parts: ConstructorParameters<typeof Bot>[0] = { config, hosts, meetings, logger };
+  const parts: ConstructorParameters<typeof Bot>[0] = { config, hosts, meetings, logger, stores };
   if (options.now !== undefined) parts.now = options.now;
   const bot = new Bot(parts);
   await bot.start();

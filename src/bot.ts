@@ -6,8 +6,8 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { allGroups } from '../commands/index.js';
-import { AuditLog } from './audit/log.js';
 import { renderItem } from './audit/render.js';
+import type { AuditStore } from './audit/store.js';
 import { Confirmations } from './auth/confirmations.js';
 import { CommandRegistry } from './command/registry.js';
 import type { CommandGroup } from './command/spec.js';
@@ -27,6 +27,7 @@ import type { PipelineDeps } from './pipeline/deps.js';
 import { recordLapses } from './pipeline/lapses.js';
 import { createPipeline, type Handler } from './pipeline/pipeline.js';
 import { recordId } from './pipeline/stages/record.js';
+import { fileStores, type Stores } from './store/open.js';
 import { checkTask } from './tasks/check.js';
 import { TaskRunner } from './tasks/runner.js';
 import type { Completion, CompletionRequest } from './transports/transport.js';
@@ -44,13 +45,19 @@ export interface BotParts {
   logger?: Logger;
   groups?: CommandGroup[];
   now?: () => Date;
+  /** Where records, confirmations and tasks are kept (src/store/open.ts); default: the files under bot.dataDir. */
+  stores?: Stores;
 }
+
+/** Several instances: how often the work of instances that are gone (tasks, open intents) is looked for. */
+const ORPHAN_SWEEP_MS = 5_000;
 
 export class Bot {
   readonly handle: Handler;
   readonly permissions: PermissionDesk;
   readonly commands: CommandRegistry;
-  readonly audit: AuditLog;
+  readonly audit: AuditStore;
+  readonly stores: Stores;
   readonly hosts: HostRegistry;
   readonly logger: Logger;
   readonly confirmations: Confirmations;
@@ -76,17 +83,17 @@ export class Bot {
     this.meetings = parts.meetings;
     this.logger = parts.logger ?? createLogger({ file: join(parts.config.bot.dataDir, 'virtbot.log') });
     this.commands = new CommandRegistry(parts.groups ?? allGroups());
-    this.audit = new AuditLog({
-      file: parts.config.audit.file ?? join(parts.config.bot.dataDir, 'audit.jsonl'),
-      rotateBytes: parts.config.audit.rotateBytes,
-      rotateDaily: parts.config.audit.rotateDaily,
-      minFreeBytes: parts.config.audit.minFreeBytes,
-      logger: this.logger,
-      now,
-    });
+    this.stores = parts.stores ?? fileStores(parts.config, { logger: this.logger, now });
+    this.audit = this.stores.audit;
     // What the audit log has to say (unavailable, replaced, a corrupt line …) reaches the admins.
     this.audit.onWarning((warning) => this.adminNotices.push(`audit log: ${warning.message}`));
-    this.confirmations = new Confirmations(parts.config.confirm.timeoutSeconds, () => now().getTime());
+    this.confirmations = new Confirmations(
+      parts.config.confirm.timeoutSeconds,
+      () => now().getTime(),
+      this.stores.confirmations,
+      // A code made by another instance names its command by path.
+      (path) => this.commands.get(path.join(' ')),
+    );
     const warn = (error: unknown, what: string) => this.logger.warn({ err: error }, what);
     const dataDir = parts.config.bot.dataDir;
     const minutes = this.meetings
@@ -94,6 +101,7 @@ export class Bot {
       : undefined;
     this.tasks = new TaskRunner({
       file: join(dataDir, 'tasks.json'),
+      store: this.stores.tasks,
       settings: () => ({
         afterMs: this.current.tasks.afterSeconds * 1000,
         inline: this.current.tasks.inline,
@@ -149,6 +157,8 @@ export class Bot {
       events: this.subscriptions,
       announce: (place, replies) => this.announce(place, replies),
     };
+    const shared = this.stores.shared;
+    if (shared) deps.crossLock = (host, vm, fn) => shared.vmLocks.with(host, vm, fn);
     const pipeline = createPipeline(deps);
     this.handle = async (msg) => {
       const replies = await pipeline.handle(msg);
@@ -174,6 +184,28 @@ export class Bot {
     // Meetings idle too long are ended, and notices of meetings ended from elsewhere are posted.
     this.meetingTimer = setInterval(() => void this.sweepMeetings(), MEETING_SWEEP_MS);
     this.meetingTimer.unref();
+    // Several instances: tasks and intents of an instance that died are taken over by one that lives.
+    if (shared) {
+      this.orphanTimer = setInterval(() => void this.sweepOrphans(), ORPHAN_SWEEP_MS);
+      this.orphanTimer.unref();
+    }
+  }
+
+  private orphanTimer: NodeJS.Timeout | undefined;
+  private sweeping = false;
+
+  /** Reports the tasks and finishes the intents of instances that are gone (each to one instance). */
+  private async sweepOrphans(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      await this.tasks.recover();
+      await this.audit.recover((intent) => this.checkIntent(intent));
+    } catch (error) {
+      this.logger.warn({ err: error }, 'taking over the work of instances that are gone failed');
+    } finally {
+      this.sweeping = false;
+    }
   }
 
   /** Where the bot's own notices go (the service wires the transports' `send`). */
@@ -274,9 +306,11 @@ export class Bot {
   async close(): Promise<void> {
     clearInterval(this.lapseTimer);
     clearInterval(this.meetingTimer);
+    clearInterval(this.orphanTimer);
     this.events.close();
     await this.tasks.flush().catch(() => undefined);
-    await Promise.allSettled([this.hosts.close(), this.meetings?.close(), this.audit.close()]);
+    await Promise.allSettled([this.hosts.close(), this.meetings?.close()]);
+    await this.stores.close().catch(() => undefined);
     this.logger.flush?.();
   }
 }

@@ -117,6 +117,8 @@ export interface JournalFile {
   entries: JournalEntry[];
   /** Lines that could not be parsed (a torn last line is normal after a crash). */
   bad: number;
+  /** A journal kept in a database: its row, and the number its next entry takes. */
+  stored?: { id: string; next: number };
 }
 
 /** Reads every open-meeting journal under dataDir. */

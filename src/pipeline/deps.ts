@@ -32,4 +32,9 @@ export interface PipelineDeps {
   events?: EventDesk;
   /** Says something in a place on the bot's own initiative (the outcome of a change that settled later). */
   announce?: (place: Place, replies: Reply[]) => Promise<void>;
+  /**
+   * Locks a VM across virtbot instances (store.postgres) for as long as `fn` runs, inside the
+   * in-process lock; absent with the embedded default (one process: the in-process lock is enough).
+   */
+  crossLock?: <T>(host: string, vm: string, fn: () => Promise<T>) => Promise<T>;
 }

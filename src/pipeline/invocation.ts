@@ -88,6 +88,8 @@ export interface Ending {
   about?: { host?: string; vm?: string };
   /** A change still in progress on the host: its outcome, once libvirt says (see CommandResult.settles). */
   settles?: CommandResult['settles'];
+  /** The shared store was down (the reply says so): that the record cannot be written either is not news. */
+  storeDown?: boolean;
 }
 
 /** Thrown by a stage to end the turn with an outcome (never for crashes). */

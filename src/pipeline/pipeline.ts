@@ -18,6 +18,7 @@ import { judge } from '../auth/judge.js';
 import type { ResumeRequest } from '../command/spec.js';
 import type { InboundMessage, Reply } from '../core/types.js';
 import type { ValidationContext } from '../grammar/types.js';
+import { StoreUnavailable } from '../store/unavailable.js';
 import type { Explanation, PermissionDesk } from './context.js';
 import type { PipelineDeps } from './deps.js';
 import { type Bound, type Ending, Stop, stop, type Utterance } from './invocation.js';
@@ -69,7 +70,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     try {
       ending = await operate(utterance, recorder);
     } catch (error) {
-      ending = error instanceof Stop ? error.ending : crashed(error, utterance);
+      ending =
+        error instanceof Stop
+          ? error.ending
+          : error instanceof StoreUnavailable
+            ? { ...stop('failed', error.message).ending, storeDown: true }
+            : crashed(error, utterance);
     }
     const replies = [...seen.replies, ...(await recorder.finish(ending)), ...noticesFor(utterance)];
     if (ending.settles) void followUp(ending.settles, recorder, utterance);
@@ -153,7 +159,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const snapshotNote = await snapshotFirst(authorized, recorder, deps.now);
     const own = authorized.command.mutates ? deps.ownChanges?.note(authorized, deps.now()) : undefined;
     const services = commandServices(deps, bound, permissions, { invocation: authorized, recorder, own });
-    const executed = await execute(authorized, services).finally(() => own?.finished(deps.now()));
+    const executed = await execute(authorized, services, deps.crossLock).finally(() =>
+      own?.finished(deps.now()),
+    );
     if ('resume' in executed) return proceed(resumed(bound, executed.resume), recorder);
     if (snapshotNote !== undefined) {
       const reply = executed.ending.reply;

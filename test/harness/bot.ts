@@ -9,6 +9,8 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { parseLine } from '../../src/audit/chain.js';
+import type { AuditLog } from '../../src/audit/log.js';
 import { readRecords } from '../../src/audit/log.js';
 import { Bot } from '../../src/bot.js';
 import type { CommandGroup } from '../../src/command/spec.js';
@@ -17,6 +19,8 @@ import type { Config, ConfigInput } from '../../src/config/schema.js';
 import type { AuditRecord, InboundMessage, Place, Reply, Sender } from '../../src/core/types.js';
 import { HostRegistry, type HostRegistryOptions } from '../../src/libvirt/hosts.js';
 import { MeetingManager } from '../../src/meeting/manager.js';
+import type { Stores } from '../../src/store/open.js';
+import type { PostgresAudit } from '../../src/store/postgres/audit.js';
 
 /** Who says a line: a configured user's name (proven locally, like the console), or a sender. */
 export type Speaker = string | Sender;
@@ -46,6 +50,8 @@ export interface TestBotOptions {
   hosts?: HostRegistry;
   meetings?: boolean;
   now?: () => Date;
+  /** Where the bot keeps its records (default: files in its data directory). */
+  stores?: Stores | ((config: Config) => Promise<Stores>);
 }
 
 export function placeOf(where: Where | undefined, who: Sender): Place {
@@ -73,7 +79,9 @@ export async function startBot(input: ConfigInput, options: TestBotOptions = {})
   const dataDir = mkdtempSync(join(tmpdir(), 'virtbot-test-'));
   const config = validateConfig({ ...input, bot: { ...(input.bot ?? {}), dataDir } });
   const hosts = options.hosts ?? new HostRegistry(config, options.hostOptions ?? {});
+  const stores = typeof options.stores === 'function' ? await options.stores(config) : options.stores;
   const bot = new Bot({
+    ...(stores ? { stores } : {}),
     config,
     hosts,
     logger: pino({ level: 'silent' }),
@@ -85,6 +93,7 @@ export async function startBot(input: ConfigInput, options: TestBotOptions = {})
             dataDir,
             minutesDir: join(dataDir, 'minutes'),
             botNick: config.bot.nick,
+            ...(stores?.kind === 'postgres' ? { journals: stores.journals } : {}),
           }),
         }
       : {}),
@@ -104,7 +113,15 @@ export async function startBot(input: ConfigInput, options: TestBotOptions = {})
     },
     async records() {
       const out: AuditRecord[] = [];
-      for (const file of await bot.audit.files()) for await (const r of readRecords(file)) out.push(r);
+      if (bot.stores.kind === 'postgres') {
+        for await (const line of (bot.audit as PostgresAudit).lines()) {
+          const parsed = parseLine(line, false);
+          if (parsed.kind === 'chained') out.push(parsed.record);
+        }
+        return out;
+      }
+      for (const file of await (bot.audit as AuditLog).files())
+        for await (const r of readRecords(file)) out.push(r);
       return out;
     },
     async close() {

@@ -12,6 +12,8 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { createPool } from '../../src/store/postgres/db.js';
+import { migrate } from '../../src/store/postgres/migrate.js';
 import { freePort } from './util.js';
 
 const run = promisify(execFile);
@@ -195,4 +197,43 @@ export class PrivatePostgres {
       );
     }
   }
+}
+
+/**
+ * One private server for a suite (started before its tests, removed after), fresh databases on
+ * it with the migrations applied, and pools that are ended with it.
+ */
+export function privatePostgresSuite(
+  hooks: {
+    beforeAll: (fn: () => Promise<void>, timeout?: number) => void;
+    afterAll: (fn: () => Promise<void>) => void;
+  },
+  prefix: string,
+) {
+  const pools: pg.Pool[] = [];
+  let n = 0;
+  const suite = {
+    server: undefined as unknown as PrivatePostgres,
+    /** A pool on `url`, ended with the suite. */
+    pool(url: string, instance = `i${pools.length}`, max = 4): pg.Pool {
+      const pool = createPool({ url, instance, max, connectTimeoutMs: 1000 });
+      pools.push(pool);
+      return pool;
+    },
+    /** A fresh database, migrated; resolves with its URL. */
+    async database(): Promise<string> {
+      const url = await suite.server.createDatabase(`${prefix}${n++}`);
+      await migrate(suite.pool(url));
+      return url;
+    },
+  };
+  hooks.beforeAll(async () => {
+    suite.server = new PrivatePostgres();
+    await suite.server.start();
+  }, 60_000);
+  hooks.afterAll(async () => {
+    await Promise.allSettled(pools.map((p) => p.end()));
+    await suite.server?.dispose();
+  });
+  return suite;
 }

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { AuditLog } from '../../src/audit/log.js';
 import { Bot } from '../../src/bot.js';
 import { validateConfig } from '../../src/config/load.js';
 import type { Config, ConfigInput } from '../../src/config/schema.js';
@@ -166,7 +167,8 @@ describe('tasks', () => {
       ]);
       const { readRecords } = await import('../../src/audit/log.js');
       const out = [];
-      for (const file of await next.audit.files()) for await (const r of readRecords(file)) out.push(r);
+      for (const file of await (next.audit as AuditLog).files())
+        for await (const r of readRecords(file)) out.push(r);
       const clone = out.filter((r) => r.path === 'vm.clone');
       expect(clone.map(kindOrOutcome)).toEqual(['intent', 'in-progress', 'unknown']);
       expect(clone[2]!.intent).toBe(clone[0]!.id);

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
 import { allGroups } from '../../commands/index.js';
+import type { AuditLog } from '../../src/audit/log.js';
 import { readRecords } from '../../src/audit/log.js';
 import { Bot } from '../../src/bot.js';
 import type { Args, CommandGroup, CommandResult } from '../../src/command/spec.js';
@@ -272,7 +273,8 @@ export async function makeTestBot(
     },
     async records() {
       const out: AuditRecord[] = [];
-      for (const file of await bot.audit.files()) for await (const r of readRecords(file)) out.push(r);
+      for (const file of await (bot.audit as AuditLog).files())
+        for await (const r of readRecords(file)) out.push(r);
       return out;
     },
     async close() {

@@ -11,12 +11,20 @@ import { plainError } from '../../libvirt/virsh/errors.js';
 import { VirshArgError } from '../../libvirt/virsh-quote.js';
 import { VirshConnectionError, VirshError } from '../../libvirt/virsh-shell.js';
 import { XmlError } from '../../libvirt/xml.js';
+import { VmLockUnavailable } from '../../store/postgres/vm-locks.js';
 import type { CommandContext } from '../context.js';
 import { type Authorized, type Ending, stop } from '../invocation.js';
 
 export type Executed = { ending: Ending } | { resume: ResumeRequest };
 
-export async function execute(authorized: Authorized, services: CommandContext): Promise<Executed> {
+/** Holds a VM across instances while `fn` runs (store.postgres; deps.ts). */
+export type CrossLock = <T>(host: string, vm: string, fn: () => Promise<T>) => Promise<T>;
+
+export async function execute(
+  authorized: Authorized,
+  services: CommandContext,
+  crossLock?: CrossLock,
+): Promise<Executed> {
   const { command, args, target } = authorized;
   const ctx = contextFor(authorized, services);
   let result: CommandResult;
@@ -24,7 +32,12 @@ export async function execute(authorized: Authorized, services: CommandContext):
     const run = () => command.run(args, ctx);
     result =
       target.kind === 'vm' && command.mutates
-        ? await lockedWhileHeld(target.host.hv, target.vm, run)
+        ? await lockedWhileHeld(
+            target.host.hv,
+            target.vm,
+            run,
+            crossLock && ((fn) => crossLock(target.host.name, target.vm, fn)),
+          )
         : await run();
   } catch (error) {
     throw asStop(error, authorized);
@@ -57,9 +70,10 @@ function lockedWhileHeld(
   hv: Hypervisor,
   vm: string,
   run: () => Promise<CommandResult>,
+  across?: (fn: () => Promise<void>) => Promise<void>,
 ): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    hv.withDomainLock(vm, async () => {
+    const held = async () => {
       let result: CommandResult;
       try {
         result = await run();
@@ -69,7 +83,9 @@ function lockedWhileHeld(
       }
       resolve(result);
       await result.hold?.catch(() => undefined);
-    }).catch(reject);
+    };
+    // In-process lock outside, the instances' lock inside: waiters here hold no connection.
+    hv.withDomainLock(vm, () => (across ? across(held) : held())).catch(reject);
   });
 }
 
@@ -111,6 +127,8 @@ function asStop(error: unknown, authorized: Authorized): Error {
     return stop('failed', `${what} failed: VM '${target.vm}' is no longer on host ${target.host.name}`);
   }
   if (error instanceof VirshArgError || error instanceof MetadataError) return stop('invalid', error.message);
+  // Nothing was changed: the lock is taken before the command body runs.
+  if (error instanceof VmLockUnavailable) return stop('failed', `${what} not run: ${error.message}`);
   if (error instanceof XmlError) return stop('failed', `${what} failed: ${error.message}`);
   if (isLibvirtFailure(error)) {
     // What virtbot found when it checked after a dropped connection is the news: keep it.

@@ -138,6 +138,8 @@ export class TurnRecorder {
       };
     }
     if (ending.reply.kind === 'error') {
+      // A refusal that already says why (the intent could not be written either) is not said twice.
+      if (ending.storeDown || ending.reply.text.includes(why)) return ending.reply;
       return { ...ending.reply, text: `${ending.reply.text} (and the audit log cannot be written: ${why})` };
     }
     return {

@@ -38,6 +38,7 @@ import {
   type VerifyReport,
 } from '../../audit/store.js';
 import type { AuditFilter, AuditRecord, Outcome } from '../../core/types.js';
+import { StoreUnavailable } from '../unavailable.js';
 import { describeDbError, isConnectionError } from './db.js';
 
 /** `history`'s filter, and the outcome (for tools and admins: the index is there). */
@@ -448,6 +449,15 @@ export class PostgresAudit implements AuditStore {
    * `limit` records passed `accept`.
    */
   async query(filter: PgAuditFilter): Promise<AuditRecord[]> {
+    try {
+      return await this.queryPages(filter);
+    } catch (error) {
+      if (!isConnectionError(error)) throw error;
+      throw new StoreUnavailable('the history cannot be read', describeDbError(error), { cause: error });
+    }
+  }
+
+  private async queryPages(filter: PgAuditFilter): Promise<AuditRecord[]> {
     while (this.flushing) await this.flushing;
     const limit = filter.limit ?? 20;
     const matches: AuditRecord[] = [];
