@@ -65,14 +65,9 @@ export async function startService(
 ): Promise<Service> {
   await checkDiscordTokens(config);
   const bot = await createApp(config, { logger });
-  // Fails the start when the database cannot be reached or migrated: no instance runs unfenced.
-  const shared = config.store.postgres
-    ? await openSharedConnections(config.store.postgres, bot, logger, readyToSpeak).catch(
-        async (error: unknown) => {
-          await bot.close();
-          throw error;
-        },
-      )
+  // With store.postgres (opened and migrated by the stores, or the start failed): leases and claims.
+  const shared = bot.stores.shared
+    ? openSharedConnections(bot.stores.shared, bot, logger, readyToSpeak)
     : undefined;
   const deps = (connection: string): TransportDeps => ({
     handler: shared ? shared.claimed(connection, bot.handle) : bot.handle,

@@ -13,10 +13,12 @@
  * rather than dead. The `epoch` (one more at every acquisition) fences what a holder writes in
  * the lease's name: an inbound claim is made only under the current epoch (claim.ts).
  *
- * Timing, with `checkMs` the renewal period and `ttlMs` (3 × checkMs by default) the lease's
- * life: the holder renews every checkMs and stops itself at (start of its last good renewal +
- * ttlMs − marginMs); a follower tries every checkMs, so a dead holder is replaced within
- * ttlMs + checkMs (a stopped one at once: it deletes its row).
+ * Timing, with `checkMs` the renewal period and `ttlMs` (4 × checkMs by default) the lease's
+ * life: the holder renews every checkMs (counted from the start of the previous renewal) and
+ * stops itself at (start of its last good renewal + ttlMs − marginMs), so two renewals in a row
+ * may fail or be slow (a busy start-up, a hiccup of the server) before it gives the connection
+ * up; a follower tries every checkMs, so a dead holder is replaced within ttlMs + checkMs (a
+ * stopped one at its next try: it expires its row).
  */
 import type pg from 'pg';
 import { describeDbError } from './db.js';
@@ -29,11 +31,11 @@ export interface LeaseOptions {
   holder: string;
   /** How often to renew (holding) or try (not holding). */
   checkMs: number;
-  /** How long a renewal keeps the lease on the server's clock (default 3 × checkMs). */
+  /** How long a renewal keeps the lease on the server's clock (default 4 × checkMs). */
   ttlMs?: number;
   /** How long before the server's deadline the holder gives up (default checkMs: time to QUIT). */
   marginMs?: number;
-  /** Taken: connect. Awaited before the next check, so a slow connect does not overlap a loss. */
+  /** Taken: connect. Run in order with onLost (a loss waits for the takeover to finish), never delaying a renewal. */
   onAcquired(epoch: number): Promise<void> | void;
   /** Lost (could not renew in time, or another instance holds it now): disconnect at once. */
   onLost(reason: string): Promise<void> | void;
@@ -56,12 +58,14 @@ export class ConnectionLease {
   private stopped = true;
   /** The check in progress (stop() waits for it, so no acquisition lands after stop). */
   private running: Promise<void> = Promise.resolve();
+  /** onAcquired / onLost, one after the other in the order they happened. */
+  private transitions: Promise<void> = Promise.resolve();
   private readonly ttlMs: number;
   private readonly marginMs: number;
   private readonly now: () => number;
 
   constructor(private readonly options: LeaseOptions) {
-    this.ttlMs = options.ttlMs ?? options.checkMs * 3;
+    this.ttlMs = options.ttlMs ?? options.checkMs * 4;
     this.marginMs = options.marginMs ?? options.checkMs;
     if (this.marginMs >= this.ttlMs)
       throw new Error('the lease margin must be shorter than its time to live');
@@ -103,7 +107,11 @@ export class ConnectionLease {
   private schedule(ms: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.running = this.check().finally(() => this.schedule(this.options.checkMs));
+      const startedAt = this.now();
+      // The next check is checkMs after this one started, however long this one took.
+      this.running = this.check().finally(() =>
+        this.schedule(Math.max(0, this.options.checkMs - (this.now() - startedAt))),
+      );
     }, ms);
   }
 
@@ -135,14 +143,9 @@ export class ConnectionLease {
       if (row) await this.release(Number(row.epoch));
       return;
     }
-    this.hold(Number(row.epoch), sentAt);
-    try {
-      await this.options.onAcquired(Number(row.epoch));
-    } catch (error) {
-      this.options.onError?.(
-        `lease ${this.options.name}: taking the connection over failed: ${String(error)}`,
-      );
-    }
+    const epoch = Number(row.epoch);
+    this.hold(epoch, sentAt);
+    this.transition(() => this.options.onAcquired(epoch), 'taking the connection over failed');
   }
 
   private async renew(sentAt: number, held: Held): Promise<void> {
@@ -169,15 +172,21 @@ export class ConnectionLease {
     );
   }
 
+  /** Stops speaking at once (`holding` is false from here); the transport goes after any takeover in progress. */
   private async lose(reason: string): Promise<void> {
     if (!this.held) return;
     this.held = undefined;
     clearTimeout(this.deadline);
-    try {
-      await this.options.onLost(reason);
-    } catch (error) {
-      this.options.onError?.(`lease ${this.options.name}: giving the connection up failed: ${String(error)}`);
-    }
+    this.transition(() => this.options.onLost(reason), 'giving the connection up failed');
+    await this.transitions;
+  }
+
+  private transition(fn: () => Promise<void> | void, what: string): void {
+    this.transitions = this.transitions
+      .then(fn)
+      .catch((error: unknown) =>
+        this.options.onError?.(`lease ${this.options.name}: ${what}: ${String(error)}`),
+      );
   }
 
   /** Expires the lease now (the row stays: the epoch keeps growing across holders). */
