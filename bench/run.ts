@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: runs every benchmark (pipeline, replay, fan-out, footprint, the libvirt layer, input size, ops, failover) one after the other, prints each figure
+ * `npm run bench`: runs every benchmark (pipeline, replay, fan-out, footprint, the libvirt layer, input size, ops, PostgreSQL, failover) one after the other, prints each figure
  * (median, reference measured side by side, ratio, target) and writes BENCHMARKS.md with the
  * machine's description. A benchmark whose prerequisite is missing is skipped with its reason;
  * one that fails is reported as failed; the run always finishes.
@@ -21,6 +21,7 @@ import { latency } from './latency.js';
 import { describeMachine, diskTmpDir } from './lib/measure.js';
 import { type BenchContext, type Benchmark, consoleSection, markdown, type Section } from './lib/report.js';
 import { ops } from './ops.js';
+import { postgresBench } from './postgres.js';
 import { replayBench } from './replay.js';
 import { throughput } from './throughput.js';
 
@@ -35,12 +36,12 @@ const BENCHMARKS: { id: number; title: string; run: Benchmark }[] = [
   { id: 8, title: 'First command after start-up', run: firstCommand },
   { id: 9, title: 'Time per input byte, 1 KiB to 1 MiB lines', run: inputSize },
   { id: 10, title: 'Ops: `vm ip`, `vm stats`, event latency', run: ops },
-  // 11 is left for the PostgreSQL store's benchmark (bench/postgres.ts).
+  { id: 11, title: 'PostgreSQL store: `history` and durable records/s', run: postgresBench },
   { id: 12, title: 'Failover: SIGKILL → first answer from the other instance', run: failover },
 ];
 
 /** Items 2, 3 and 9 need nothing else and go first; then the ones with external prerequisites. */
-const ORDER = [2, 3, 9, 1, 4, 5, 6, 7, 8, 10, 12];
+const ORDER = [2, 3, 9, 1, 4, 5, 6, 7, 8, 10, 11, 12];
 
 async function main(): Promise<number> {
   const { values } = parseArgs({

@@ -6,6 +6,7 @@
  *   virtbot run --config FILE
  *   virtbot check-config [--skip-secrets] FILE
  *   virtbot audit verify [--config FILE]
+ *   virtbot audit export [--config FILE] [--out FILE]
  */
 import { constants } from 'node:fs';
 import { access, mkdir, writeFile } from 'node:fs/promises';
@@ -35,6 +36,9 @@ const USAGE = `usage:
   virtbot docs [--out FILE]                       print the command reference (Markdown)
   virtbot check-config [--skip-secrets] FILE      check a configuration without starting
   virtbot audit verify [--config FILE]            check the audit log's hash chain
+  virtbot audit export [--config FILE] [--out FILE]
+                                                  write every audit record as audit.jsonl lines (the
+                                                  files' format, from PostgreSQL too), to stdout or FILE
 Without --config, virtbot uses its built-in demo: one host 'test' on libvirt's test driver.
 Options: --allow-root (run as root although virtbot should not), --help`;
 
@@ -271,22 +275,43 @@ async function checkConfigCommand(argv: string[]): Promise<number> {
 
 async function auditCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub !== 'verify')
-    throw new UsageFailure(`virtbot audit ${sub ?? ''}: the only audit command is 'verify'`);
-  const { values } = parseArgs({ args: rest, options: { config: { type: 'string' } } });
+  if (sub !== 'verify' && sub !== 'export')
+    throw new UsageFailure(`virtbot audit ${sub ?? ''}: the audit commands are 'verify' and 'export'`);
+  const { values } = parseArgs({
+    args: rest,
+    options: { config: { type: 'string' }, ...(sub === 'export' ? { out: { type: 'string' } } : {}) },
+  });
   let config: Config;
   if (values.config === undefined) config = (await configFor(undefined)).config;
   else {
-    // Verifying reads the log only: no secrets need to be readable for it.
+    // Reading the log needs no chat secrets (the store's URL is read when the store is opened).
     const { checkConfigFile } = await import('./config/load.js');
     config = (await checkConfigFile(values.config, { secrets: false })).config;
   }
-  const { AuditLog } = await import('./audit/log.js');
-  const file = config.audit.file ?? join(config.bot.dataDir, 'audit.jsonl');
-  const report = await new AuditLog({ file }).verify();
+  const { exportAudit, openAuditForReading } = await import('./store/audit-export.js');
+  if (sub === 'export') {
+    const out = typeof values.out === 'string' ? values.out : undefined;
+    if (out === undefined) {
+      await exportAudit(config, process.stdout);
+      return 0;
+    }
+    const { createWriteStream } = await import('node:fs');
+    const stream = createWriteStream(out, { mode: 0o600 });
+    const n = await exportAudit(config, stream);
+    await new Promise<void>((resolve, reject) =>
+      stream.end((error?: Error | null) => (error ? reject(error) : resolve())),
+    );
+    process.stderr.write(`exported ${n} record${n === 1 ? '' : 's'} to ${out}\n`);
+    return 0;
+  }
+  const opened = await openAuditForReading(config);
+  const report = await opened.audit.verify().finally(() => opened.close());
   if (report.ok) {
+    const where = config.store.postgres
+      ? `PostgreSQL (${opened.where})`
+      : `${report.files} file${report.files === 1 ? '' : 's'}`;
     process.stdout.write(
-      `ok: ${report.records} records in ${report.files} file${report.files === 1 ? '' : 's'}, the chain is whole` +
+      `ok: ${report.records} records in ${where}, the chain is whole` +
         `${report.unchained > 0 ? ` (${report.unchained} from before the chain)` : ''}\n`,
     );
     return 0;

@@ -112,10 +112,18 @@ export async function openPostgresStores(
   const presence = new Presence(pool, { ...db, max: 1 });
   const where = redactUrl(url);
   const tasks = new PostgresTaskStore({ pool, instance, dead: () => presence.dead() });
+  // The first recovery runs at start-up, before this instance records anything: intents under its
+  // own name are then a previous run's (a configured name is reused across restarts).
+  let starting = true;
   const audit = new PostgresAudit({
     pool,
     instance,
-    dead: () => presence.dead(),
+    dead: async () => {
+      const dead = await presence.dead();
+      if (starting) dead.push(instance);
+      starting = false;
+      return dead;
+    },
     where,
     retentionMonths: pgConfig.retentionMonths,
     ...(options.logger ? { logger: options.logger } : {}),

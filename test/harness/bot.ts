@@ -19,7 +19,7 @@ import type { Config, ConfigInput } from '../../src/config/schema.js';
 import type { AuditRecord, InboundMessage, Place, Reply, Sender } from '../../src/core/types.js';
 import { HostRegistry, type HostRegistryOptions } from '../../src/libvirt/hosts.js';
 import { MeetingManager } from '../../src/meeting/manager.js';
-import type { Stores } from '../../src/store/open.js';
+import { openStores, type Stores } from '../../src/store/open.js';
 import type { PostgresAudit } from '../../src/store/postgres/audit.js';
 
 /** Who says a line: a configured user's name (proven locally, like the console), or a sender. */
@@ -175,4 +175,14 @@ export function auditInMemory(bot: Bot, onRecord: (record: AuditRecord) => void)
 /** How a record reads in a list of a turn's records: 'intent' for an intent, else its outcome. */
 export function kindOrOutcome(record: AuditRecord): string {
   return record.kind === 'intent' ? 'intent' : record.outcome;
+}
+
+/**
+ * A bot on the stores its config names (store.postgres: the shared database, migrated), started
+ * (its audit opened and recovered) as createApp starts one.
+ */
+export async function startStoredBot(input: ConfigInput, options: TestBotOptions = {}): Promise<TestBot> {
+  const t = await startBot(input, { ...options, stores: (config) => openStores(config) });
+  await t.bot.start();
+  return t;
 }

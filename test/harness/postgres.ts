@@ -237,3 +237,8 @@ export function privatePostgresSuite(
   });
   return suite;
 }
+
+/** The config's store section for a database of the private server (instance named, short connect timeout). */
+export function pgStoreSection(url: string, instance: string) {
+  return { postgres: { url: { value: url, insecure: true as const }, instance, connectTimeoutMs: 1000 } };
+}

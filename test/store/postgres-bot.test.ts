@@ -7,9 +7,8 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../../src/config/schema.js';
-import { openStores } from '../../src/store/open.js';
-import { startBot, type TestBot } from '../harness/bot.js';
-import { postgresSkipReason, privatePostgresSuite } from '../harness/postgres.js';
+import { startStoredBot, type TestBot } from '../harness/bot.js';
+import { pgStoreSection, postgresSkipReason, privatePostgresSuite } from '../harness/postgres.js';
 
 const skip = postgresSkipReason();
 
@@ -24,15 +23,11 @@ describe.skipIf(skip !== undefined)(`bots on PostgreSQL${skip ? ` (skipped: ${sk
     hosts: [{ name: 'lab', uri: 'test:///default' }],
     users: { alice: { roles: ['admin'] }, bob: { roles: ['admin'] } },
     roles: { admin: { permissions: ['*'] } },
-    store: { postgres: { url: { value: url, insecure: true }, instance, connectTimeoutMs: 1000 } },
+    store: pgStoreSection(url, instance),
   });
 
   async function bot(url: string, instance: string): Promise<TestBot> {
-    const t = await startBot(config(url, instance), {
-      stores: (c) => openStores(c),
-      meetings: true,
-    });
-    await t.bot.start();
+    const t = await startStoredBot(config(url, instance), { meetings: true });
     bots.push(t);
     return t;
   }
@@ -94,5 +89,30 @@ describe.skipIf(skip !== undefined)(`bots on PostgreSQL${skip ? ` (skipped: ${sk
     const outcome = records.find((r) => r.kind === 'outcome' && r.path === 'vm.nic.add');
     expect(outcome).toMatchObject({ outcome: 'ok' });
     expect(await t.text('history vm=test', 'alice')).toContain('vm nic add');
+  });
+
+  it('finishes at start-up the intents a previous run under the same instance name left open', async () => {
+    const url = await pg.database();
+    const first = await bot(url, 'same');
+    const intent = await first.bot.audit.begin({
+      transport: 'console',
+      network: '',
+      channel: '#ops',
+      user: 'alice',
+      nick: 'alice',
+      proof: 'local',
+      command: 'vm cpu set test 1',
+      path: 'vm.cpu.set',
+      host: 'lab',
+      vm: 'test',
+    });
+    // The process dies: its stores go (the intent stays open), nothing is finished.
+    await first.bot.stores.close();
+    const again = await bot(url, 'same');
+    const outcome = (await again.records()).find((r) => r.kind === 'outcome' && r.intent === intent);
+    expect(outcome).toMatchObject({ outcome: 'unknown' });
+    expect(outcome!.detail).toMatch(
+      /virtbot stopped before the outcome was recorded; the host shows: checked: test on lab is running/,
+    );
   });
 });

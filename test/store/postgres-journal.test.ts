@@ -95,6 +95,11 @@ describe.skipIf(skip !== undefined)(`PostgreSQL meeting journals${skip ? ` (skip
     const [file] = await store.read('irc:net:');
     expect(file!.entries.map((e) => (e.k === 'line' ? e.x : e.k))).toEqual(['one', 'two', 'three']);
     expect(file!.stored!.next).toBe(4);
+    // Nobody flushes: what is appended is written anyway, soon (a bot's own lines come this way).
+    writer.append({ k: 'line', n: 'virtbot', x: 'said by the bot', t: 5, b: 1 });
+    await expect
+      .poll(async () => (await store.read('irc:net:'))[0]!.entries.map((e) => (e.k === 'line' ? e.x : e.k)))
+      .toEqual(['one', 'two', 'three', 'said by the bot']);
     // A new meeting in the same place replaces the old open journal.
     const again = store.create('irc:net:#down');
     again.append({ k: 'meeting', v: 2, place: 'irc:net:#down', channel: '#down' });

@@ -3,9 +3,9 @@
  * the entries in src/meeting/journal.ts), so that any virtbot can reopen an open meeting and go
  * on with it when the one running it stops.
  *
- * `append` numbers each entry at once (the meeting goes on in memory) and queues it; `flush`
- * writes what is queued in one transaction and resolves only once it is committed: that is when
- * an entry counts. What could not be written stays queued, in order, for the next flush. A new
+ * `append` numbers each entry at once (the meeting goes on in memory), queues it and starts a
+ * write of the queue on the next microtask; `flush` resolves only once everything appended so
+ * far is committed: that is when an entry counts. What could not be written stays queued, in order, for the next flush. A new
  * journal's row is made by its first flush, in the same transaction as its first entries, so a
  * journal is never seen without its head.
  *
@@ -54,7 +54,17 @@ class PgJournalWriter implements JournalWriter {
   append(entry: JournalEntry): void {
     if (this.closed || this.lost) return;
     this.queue.push({ n: this.next++, entry });
+    // Written soon even when nobody awaits a flush (the bot's own lines arrive as 'sent' events
+    // after the turn's flush): a process killed a moment later has them in the journal.
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      if (this.queue.length > 0) this.flush().catch(() => undefined);
+    });
   }
+
+  private scheduled = false;
 
   flush(): Promise<void> {
     const run = this.chain.then(() => this.write());

@@ -55,9 +55,12 @@ export class Presence {
     if (this.closed) return;
     if (!this.client) {
       const client = createClient(this.options);
-      client.on('error', () => {
+      // A session that ended (the server restarted) no longer holds the lock: the next beat takes it again.
+      const lost = () => {
         if (this.client === client) this.client = null;
-      });
+      };
+      client.on('error', lost);
+      client.on('end', lost);
       await client.connect();
       const locked = await client.query<{ ok: boolean }>(
         'SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok',
@@ -74,11 +77,19 @@ export class Presence {
       }
       this.client = client;
     }
-    await this.client.query(
-      `INSERT INTO instances (id, host, pid) VALUES ($1, $2, $3)
-       ON CONFLICT (id) DO UPDATE SET last_seen = now(), host = EXCLUDED.host, pid = EXCLUDED.pid`,
-      [this.options.instance, hostname(), process.pid],
-    );
+    const client = this.client;
+    try {
+      await client.query(
+        `INSERT INTO instances (id, host, pid) VALUES ($1, $2, $3)
+         ON CONFLICT (id) DO UPDATE SET last_seen = now(), host = EXCLUDED.host, pid = EXCLUDED.pid`,
+        [this.options.instance, hostname(), process.pid],
+      );
+    } catch (error) {
+      // A session that cannot answer may still hold the lock on the server: end it, and start again.
+      if (this.client === client) this.client = null;
+      await client.end().catch(() => undefined);
+      throw error;
+    }
   }
 
   /** The instances that are gone: lock free and unseen for the grace period. */
