@@ -8,10 +8,8 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InboundMessage } from '../../src/core/types.js';
 import { ClaimKeys, claim, markAnswered, takeOrphans } from '../../src/store/postgres/claim.js';
-import { createPool } from '../../src/store/postgres/db.js';
 import { ConnectionLease } from '../../src/store/postgres/lease.js';
-import { migrate } from '../../src/store/postgres/migrate.js';
-import { PrivatePostgres, postgresSkipReason } from '../harness/postgres.js';
+import { postgresSkipReason, privatePostgresSuite } from '../harness/postgres.js';
 import { withTimeout } from '../harness/util.js';
 
 const skip = postgresSkipReason();
@@ -65,26 +63,12 @@ const line = (over: Partial<InboundMessage> = {}): InboundMessage => ({
 describe.skipIf(skip !== undefined)(
   `connection leases and inbound claims${skip ? ` (skipped: ${skip})` : ''}`,
   () => {
-    let server: PrivatePostgres;
-    const pools: pg.Pool[] = [];
-    let n = 0;
-
-    beforeAll(async () => {
-      server = new PrivatePostgres();
-      await server.start();
-    }, 60_000);
-
-    afterAll(async () => {
-      await Promise.allSettled(pools.map((p) => p.end()));
-      await server?.dispose();
-    });
-
+    const suite = privatePostgresSuite({ beforeAll, afterAll }, 'lease_');
+    /** A pool on a fresh, migrated database (and its URL, for more pools on it). */
+    let url = '';
     async function freshPool(): Promise<pg.Pool> {
-      const url = await server.createDatabase(`lease_${++n}`);
-      const pool = createPool({ url, instance: `t${n}`, max: 4, connectTimeoutMs: 2000 });
-      pools.push(pool);
-      await migrate(pool);
-      return pool;
+      url = await suite.database();
+      return suite.pool(url);
     }
 
     it('gives the connection to one instance; a stopped holder hands it over at its next check', async () => {
@@ -114,13 +98,7 @@ describe.skipIf(skip !== undefined)(
     it('hands a holder cut off from the database on only after it expired, and the cut-off one stopped speaking first', async () => {
       const pool = await freshPool();
       // A's own pool of one connection: holding that connection here cuts A off, and only A.
-      const poolA = createPool({
-        url: server.url.replace(/\/[^/]+$/, `/lease_${n}`),
-        instance: 'A',
-        max: 1,
-        connectTimeoutMs: 2000,
-      });
-      pools.push(poolA);
+      const poolA = suite.pool(url, 'A', 1);
       const ea = newEvents();
       const eb = newEvents();
       const a = lease(poolA, 'irc:net', 'A', ea);
