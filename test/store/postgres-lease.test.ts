@@ -147,6 +147,31 @@ describe.skipIf(skip !== undefined)(
       await b.stop();
     });
 
+    it('gives a takeover that failed up, and tries again at its next check', async () => {
+      const pool = await freshPool();
+      const acquired: number[] = [];
+      const lost: string[] = [];
+      let failures = 1;
+      const a = new ConnectionLease({
+        pool,
+        name: 'irc:net',
+        holder: 'A',
+        checkMs: CHECK_MS,
+        onAcquired: (epoch) => {
+          acquired.push(epoch);
+          if (failures-- > 0) throw new Error('the meetings could not be read');
+        },
+        onLost: (reason) => {
+          lost.push(reason);
+        },
+      });
+      a.start();
+      await until('A holds after a second try', () => acquired.length === 2 && a.holding);
+      expect(lost).toEqual(['taking the connection over failed']);
+      expect(acquired[1]).toBe(acquired[0]! + 1);
+      await a.stop();
+    });
+
     it('claims a line once, and only under the current epoch', async () => {
       const pool = await freshPool();
       const ea = newEvents();

@@ -145,7 +145,22 @@ export class ConnectionLease {
     }
     const epoch = Number(row.epoch);
     this.hold(epoch, sentAt);
-    this.transition(() => this.options.onAcquired(epoch), 'taking the connection over failed');
+    this.transition(async () => {
+      try {
+        await this.options.onAcquired(epoch);
+      } catch (error) {
+        // A takeover that failed (the meetings could not be read) is given up, not kept silent:
+        // another instance, or this one at its next check, tries again.
+        this.options.onError?.(
+          `lease ${this.options.name}: taking the connection over failed: ${String(error)}`,
+        );
+        if (this.held?.epoch !== epoch) return;
+        this.held = undefined;
+        clearTimeout(this.deadline);
+        await this.options.onLost('taking the connection over failed');
+        await this.release(epoch);
+      }
+    }, 'taking the connection over failed');
   }
 
   private async renew(sentAt: number, held: Held): Promise<void> {
