@@ -192,4 +192,31 @@ describe.skipIf(skip !== undefined)(`PostgreSQL shared stores${skip ? ` (skipped
     await Promise.all([holding, waiting]);
     expect(order).toEqual(['a in', 'other vm', 'a out', 'b in']);
   });
+
+  it('survives PostgreSQL stopping while a change holds a VM lock, and locks again once it is back', async () => {
+    const url = await pg.database();
+    const locks = new VmLocks(pg.pool(url, 'lx', 2));
+    const crashes: unknown[] = [];
+    const onError = (error: unknown) => crashes.push(error);
+    process.on('uncaughtException', onError);
+    try {
+      const done = await locks.with('lab', 'web09', async () => {
+        await pg.server.stop();
+        // The session's end reaches the client while the change is still running.
+        await new Promise((r) => setTimeout(r, 300));
+        return 'changed';
+      });
+      expect(done).toBe('changed');
+      await expect(locks.with('lab', 'web09', async () => 'again')).rejects.toThrow(
+        /cannot lock web09 on lab across instances: the PostgreSQL store is unreachable/,
+      );
+    } finally {
+      await pg.server.start();
+      process.off('uncaughtException', onError);
+    }
+    expect(crashes).toEqual([]);
+    await expect
+      .poll(() => locks.with('lab', 'web09', async () => 'again').catch(() => 'no'), { timeout: 10_000 })
+      .toBe('again');
+  });
 });

@@ -78,6 +78,11 @@ export function describeDbError(error: unknown): string {
 export async function transaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: unknown;
+  // Checked out, the session has no listener of the pool's: a server going away mid-transaction must not be an unhandled 'error' event.
+  const lost = (error: Error) => {
+    broken ??= error;
+  };
+  client.on('error', lost);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
@@ -88,6 +93,7 @@ export async function transaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) 
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {
+    client.off('error', lost);
     client.release(broken instanceof Error ? broken : undefined);
   }
 }

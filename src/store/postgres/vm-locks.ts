@@ -36,6 +36,13 @@ export class VmLocks {
       );
     }
     let broken: Error | undefined;
+    // A checked-out session has no error listener of the pool's: without this one, the server
+    // going away while a change holds the lock would be an unhandled 'error' event (a crash).
+    // The lock goes with the session; the change already under way is left to finish.
+    const lost = (error: Error) => {
+      broken ??= error;
+    };
+    client.on('error', lost);
     try {
       try {
         await client.query('SELECT pg_advisory_lock($1::bigint)', [key]);
@@ -55,6 +62,7 @@ export class VmLocks {
           broken = error;
         });
       }
+      client.off('error', lost);
       // A session whose unlock failed is closed, not reused: closing it frees the lock.
       client.release(broken);
     }
