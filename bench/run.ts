@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: runs every benchmark (pipeline, replay, fan-out, footprint, the libvirt layer, input size, ops, PostgreSQL) one after the other, prints each figure
+ * `npm run bench`: runs every benchmark (pipeline, replay, fan-out, footprint, the libvirt layer, input size, ops, PostgreSQL, failover) one after the other, prints each figure
  * (median, reference measured side by side, ratio, target) and writes BENCHMARKS.md with the
  * machine's description. A benchmark whose prerequisite is missing is skipped with its reason;
  * one that fails is reported as failed; the run always finishes.
@@ -12,6 +12,7 @@ import { writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { failover } from './failover.js';
 import { fanout } from './fanout.js';
 import { firstCommand, infoWithHostDown, listFlat } from './flat.js';
 import { footprint } from './footprint.js';
@@ -36,10 +37,11 @@ const BENCHMARKS: { id: number; title: string; run: Benchmark }[] = [
   { id: 9, title: 'Time per input byte, 1 KiB to 1 MiB lines', run: inputSize },
   { id: 10, title: 'Ops: `vm ip`, `vm stats`, event latency', run: ops },
   { id: 11, title: 'PostgreSQL store: `history` and durable records/s', run: postgresBench },
+  { id: 12, title: 'Failover: SIGKILL → first answer from the other instance', run: failover },
 ];
 
 /** Items 2, 3 and 9 need nothing else and go first; then the ones with external prerequisites. */
-const ORDER = [2, 3, 9, 1, 4, 5, 6, 7, 8, 10, 11];
+const ORDER = [2, 3, 9, 1, 4, 5, 6, 7, 8, 10, 11, 12];
 
 async function main(): Promise<number> {
   const { values } = parseArgs({

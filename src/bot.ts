@@ -293,6 +293,16 @@ export class Bot {
     this.meetings?.onEvent(event);
   }
 
+  /** A connection this instance takes over (several instances): its open meetings continue here. */
+  resumeMeetings(prefix: string): Promise<string[]> {
+    return this.meetings?.resume?.(prefix) ?? Promise.resolve([]);
+  }
+
+  /** A connection this instance gives up: its meetings are left to the next holder. */
+  releaseMeetings(prefix: string): string[] {
+    return this.meetings?.release?.(prefix) ?? [];
+  }
+
   async close(): Promise<void> {
     clearInterval(this.lapseTimer);
     clearInterval(this.meetingTimer);

@@ -2,6 +2,10 @@
  * `virtbot run`: one process serving every configured IRC network and Discord server. A
  * transport that cannot connect is retried (by the transport) and reported; it never stops the
  * others. SIGHUP reloads the configuration file; SIGINT and SIGTERM stop cleanly (QUIT).
+ *
+ * With `store.postgres`, several processes may run on one config: each connection is then
+ * started only by the instance holding its lease, and every line is claimed before it is
+ * handled (src/ha/). Without it, nothing of that runs: one process, no database.
  */
 import type { Logger } from 'pino';
 import { virtbotVersion } from '../commands/version.js';
@@ -10,6 +14,8 @@ import type { Bot } from './bot.js';
 import { ConfigError, loadConfigFile } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { createLogger } from './core/logger.js';
+import { openSharedConnections } from './ha/open.js';
+import { readyToSpeak } from './ha/ready.js';
 import {
   checkDiscordTokens,
   createDiscordTransport,
@@ -59,8 +65,12 @@ export async function startService(
 ): Promise<Service> {
   await checkDiscordTokens(config);
   const bot = await createApp(config, { logger });
-  const deps = (): TransportDeps => ({
-    handler: bot.handle,
+  // With store.postgres (opened and migrated by the stores, or the start failed): leases and claims.
+  const shared = bot.stores.shared
+    ? openSharedConnections(bot.stores.shared, bot, logger, readyToSpeak)
+    : undefined;
+  const deps = (connection: string): TransportDeps => ({
+    handler: shared ? shared.claimed(connection, bot.handle) : bot.handle,
     commands: bot.commands.all(),
     logger,
     // Autocomplete is judged by the bot, per person, place and chosen host.
@@ -71,10 +81,15 @@ export async function startService(
     confirmTimeoutSeconds: bot.config.confirm.timeoutSeconds,
   });
   const transports: Transport[] = [
-    ...config.irc.map((n) => createIrcTransport(config, n, deps())),
-    ...config.discord.map((s) => createDiscordTransport(config, s, deps())),
+    ...config.irc.map((n) => createIrcTransport(config, n, deps(`irc:${n.name}`))),
+    ...config.discord.map((s) => createDiscordTransport(config, s, deps(`discord:${s.name}`))),
   ];
-  const start = (transport: Transport) =>
+  const start = (transport: Transport): Promise<void> => {
+    // Shared: the lease starts the transport when (and only while) this instance holds it.
+    if (shared) return Promise.resolve(shared.add(transport));
+    return startDirect(transport);
+  };
+  const startDirect = (transport: Transport) =>
     transport.start().then(
       () => logger.info({ transport: transport.name }, 'connected'),
       (error: unknown) =>
@@ -85,6 +100,7 @@ export async function startService(
     );
   // What the bot says on its own (meeting notices, events) goes out through the transport of its place.
   bot.announceWith(async (place, replies) => {
+    if (shared) return shared.send(place, replies);
     const transport = transports.find((t) => t.name === `${place.transport}:${place.network}`);
     if (!transport?.send) throw new Error(`no transport for ${place.transport}:${place.network}`);
     await transport.send(place, replies);
@@ -118,13 +134,13 @@ export async function startService(
         name: `irc:${network.name}`,
         update: (t: Transport) =>
           t instanceof IrcTransport ? t.reconfigure(ircSettings(next, network)) : undefined,
-        create: () => createIrcTransport(next, network, deps()),
+        create: () => createIrcTransport(next, network, deps(`irc:${network.name}`)),
       })),
       ...next.discord.map((server) => ({
         name: `discord:${server.name}`,
         update: (t: Transport) =>
           t instanceof DiscordTransport ? t.reconfigure(discordSettings(next, server)) : undefined,
-        create: () => createDiscordTransport(next, server, deps()),
+        create: () => createDiscordTransport(next, server, deps(`discord:${server.name}`)),
       })),
     ];
     for (const entry of entries) {
@@ -144,7 +160,8 @@ export async function startService(
       if (wanted.has(transport.name)) continue;
       transports.splice(transports.indexOf(transport), 1);
       changes.push(`${transport.name}: removed`);
-      await transport.stop();
+      if (shared) await shared.remove(transport);
+      else await transport.stop();
     }
     bot.reload(next);
     changes.push('users, roles, rules and the rest: applied');
@@ -162,6 +179,8 @@ export async function startService(
       return run;
     },
     async stop() {
+      // Shared: each lease disconnects its transport first, then gives the connection up.
+      if (shared) await shared.stop();
       await Promise.allSettled(transports.map((t) => t.stop()));
       await bot.close();
     },

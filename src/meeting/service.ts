@@ -46,4 +46,11 @@ export interface MeetingService {
   }[];
   /** Flush journals / close files. */
   close(): Promise<void>;
+  /**
+   * Several instances (store.postgres): restores the open meetings whose place key starts with
+   * `prefix` from the shared journals, when this instance takes their connection over.
+   */
+  resume?(prefix: string): Promise<string[]>;
+  /** … and forgets them here (journals kept) when it gives the connection up. */
+  release?(prefix: string): string[];
 }

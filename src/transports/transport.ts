@@ -49,6 +49,8 @@ export interface Transport {
    * task completions, meeting notices. `place.network` names this transport's network/server.
    */
   send?(place: Place, replies: Reply[]): Promise<void>;
+  /** Resolves once everything queued so far has been handed to the connection (IRC's flood-controlled queue). */
+  flushed?(): Promise<void>;
 }
 
 /** Transport-level happenings the bot follows (nick changes, what was really sent). */

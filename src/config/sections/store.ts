@@ -25,7 +25,7 @@ export const PostgresStoreSchema = z
     lockConnections: z.number().int().min(1).max(200).default(16),
     /** Audit partitions (one per month) older than this many months are dropped (0: keep all). */
     retentionMonths: z.number().int().min(0).max(1200).default(0),
-    /** How often the leases are checked and renewed (ms); a dead holder is replaced within about twice this. */
+    /** How often the leases are checked and renewed (ms); a lease lives four times this, so a dead holder is replaced within about five times this (src/store/postgres/lease.ts). */
     leaseCheckMs: z.number().int().min(100).max(60_000).default(1000),
     /** Connecting to PostgreSQL gives up after this long (ms): a command is refused rather than kept waiting. */
     connectTimeoutMs: z.number().int().min(100).max(120_000).default(3000),
