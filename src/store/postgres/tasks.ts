@@ -90,6 +90,9 @@ export class PostgresTaskStore implements TaskStore {
   watch(listener: (task: TaskRecord) => void): () => void {
     let since: Date | null = null;
     let busy = false;
+    // The overlap reads recent changes again: each is told once (a task is told again only
+    // when it changed).
+    const told = new Map<number, string>();
     const look = async () => {
       if (busy || this.closed) return;
       busy = true;
@@ -100,7 +103,13 @@ export class PostgresTaskStore implements TaskStore {
           [since ? new Date(since.getTime() - OVERLAP_MS) : null],
         );
         const row = r.rows[0]!;
-        for (const task of row.bodies) if (!this.owned.has(task.id)) listener(task);
+        for (const task of row.bodies) {
+          if (this.owned.has(task.id)) continue;
+          const body = JSON.stringify(task);
+          if (told.get(task.id) === body) continue;
+          told.set(task.id, body);
+          listener(task);
+        }
         since = row.at;
       } catch {
         // The store is down: the list stays as it was, and the next look catches up.
