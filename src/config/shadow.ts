@@ -20,10 +20,10 @@
  * subtle one may go unreported (glob inclusion on `*` and `?` is exact; argument conditions
  * cover each other only when equal or, for plain globs, by glob inclusion).
  */
-import { specificity } from '../auth/glob.js';
-import type { Config } from './schema.js';
+import { compareWeights, type Rule, ruleWeight } from '../auth/rules.js';
 
-type Rule = Config['rules'][number];
+// The authorizer's own weighing: a shadow found here is one the judge really has.
+type Weight = [number, number];
 
 export interface Shadowed {
   /** The rule that never applies (0-based index in `rules`). */
@@ -37,7 +37,7 @@ const DECISIVE = new Set<Rule['effect']>(['allow', 'deny']);
 
 export function shadowedRules(rules: readonly Rule[]): Shadowed[] {
   const out: Shadowed[] = [];
-  const weights = rules.map(weight);
+  const weights = rules.map(ruleWeight);
   rules.forEach((rule, index) => {
     for (let by = 0; by < rules.length; by++) {
       if (by === index) continue;
@@ -64,7 +64,7 @@ function decisiveShadow(
   ow: Weight,
 ): string | undefined {
   if (!DECISIVE.has(other.effect)) return undefined;
-  const order = compare(ow, w);
+  const order = compareWeights(ow, w);
   const outranks =
     order > 0 ||
     (order === 0 && other.effect === 'deny' && rule.effect === 'allow') ||
@@ -89,7 +89,7 @@ function obligationShadow(
 ): string | undefined {
   if (other.effect !== 'deny') return undefined;
   const rescuer = rules.findIndex(
-    (r, i) => r.effect === 'allow' && compare(weights[i]!, ow) > 0 && mayOverlap(r, _rule),
+    (r, i) => r.effect === 'allow' && compareWeights(weights[i]!, ow) > 0 && mayOverlap(r, _rule),
   );
   if (rescuer !== -1) return undefined;
   return `${label(other, by)} denies every request this rule matches, and no more specific allow overrides it`;
@@ -97,32 +97,6 @@ function obligationShadow(
 
 function label(rule: Rule, index: number): string {
   return rule.name !== undefined ? `rule '${rule.name}' (rules.${index})` : `rules.${index}`;
-}
-
-// ------------------------------------------------------------------ specificity
-
-type Weight = [number, number];
-
-/** As the authorizer weighs a rule: conditions, then literal characters. */
-function weight(rule: Rule): Weight {
-  let conditions = 0;
-  let literal = 0;
-  const count = (glob: string | undefined) => {
-    if (glob === undefined) return;
-    conditions++;
-    literal += specificity(glob);
-  };
-  if (rule.permission !== undefined && rule.permission !== '*') count(rule.permission);
-  count(rule.host);
-  count(rule.vm);
-  if (rule.channels !== undefined) count(rule.channels.join(''));
-  if (rule.notChannels !== undefined) count(rule.notChannels.join(''));
-  for (const value of Object.values(rule.args ?? {})) count(String(value));
-  return [conditions, literal];
-}
-
-function compare(a: Weight, b: Weight): number {
-  return a[0] !== b[0] ? a[0] - b[0] : a[1] - b[1];
 }
 
 // ------------------------------------------------------------------ coverage
