@@ -922,10 +922,8 @@ export class DiscordTransport extends EventEmitter<DiscordTransportEvents> imple
         ephemeral: true,
       });
     const [first, ...rest] = queue as [(typeof queue)[number], ...typeof queue];
-    if (!i.deferred) {
-      await i.reply(this.interactionPayload(first.m, first.ephemeral));
-      if (!first.ephemeral && !isPrivate)
-        this.chat({ type: 'sent', place: msg.place, text: first.m.plain, time: new Date() });
+    // The interaction's own reply carries the first answer's buttons: they lapse with its token.
+    const keepButtonsLive = () => {
       if (first.m.codes && first.m.components)
         this.liveButtons(
           first.m.codes,
@@ -933,6 +931,12 @@ export class DiscordTransport extends EventEmitter<DiscordTransportEvents> imple
           (rows) => i.editReply({ components: rows, allowedMentions: { parse: [] } }),
           TOKEN_LIFETIME_MS,
         );
+    };
+    if (!i.deferred) {
+      await i.reply(this.interactionPayload(first.m, first.ephemeral));
+      if (!first.ephemeral && !isPrivate)
+        this.chat({ type: 'sent', place: msg.place, text: first.m.plain, time: new Date() });
+      keepButtonsLive();
     } else if (first.ephemeral) {
       // Deferred ephemerally, and the first answer is private: it takes the place of "thinking…".
       await i.editReply({
@@ -942,13 +946,7 @@ export class DiscordTransport extends EventEmitter<DiscordTransportEvents> imple
         components: first.m.components ?? [],
         files: first.m.files ?? [],
       });
-      if (first.m.codes && first.m.components)
-        this.liveButtons(
-          first.m.codes,
-          first.m.components,
-          (rows) => i.editReply({ components: rows, allowedMentions: { parse: [] } }),
-          TOKEN_LIFETIME_MS,
-        );
+      keepButtonsLive();
     } else {
       // Deferred ephemerally, but the answer is public: drop the private "thinking…" and answer in the open.
       await i.deleteReply().catch((err) => this.fail(err, 'deleteReply'));
