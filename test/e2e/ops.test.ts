@@ -6,48 +6,19 @@
  * InboundMessage; every effect is checked with an independent local `virsh`. Skips, saying why,
  * when the env file is missing.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { HostSchema, TemplateSchema } from '../../src/config/sections/hosts.js';
+import { TemplateSchema } from '../../src/config/sections/hosts.js';
 import type { Place, Reply } from '../../src/core/types.js';
 import type { EventListener, EventSource } from '../../src/events/types.js';
 import { fromVirshEvent } from '../../src/events/virsh.js';
 import { HostRegistry } from '../../src/libvirt/hosts.js';
 import { kindOrOutcome, startBot, type TestBot } from '../harness/bot.js';
+import { ENV_FILE, env, skipReason, sshHost, virsh } from './env.js';
 
-const ENV_FILE = process.env['VIRTBOT_E2E_ENV'] ?? '/var/lib/virtbot-e2e/env.json';
-const run = promisify(execFile);
-
-interface E2eEnv {
-  uri: string;
-  ssh: {
-    host: string;
-    port: number;
-    user: string;
-    privateKey: string;
-    passphraseFile: string;
-    knownHosts: string;
-  };
-  pool: string;
-  network: string;
-}
-
-const env: E2eEnv | null = existsSync(ENV_FILE)
-  ? (JSON.parse(readFileSync(ENV_FILE, 'utf8')) as E2eEnv)
-  : null;
-if (!env)
-  console.warn(`e2e ops suite skipped: ${ENV_FILE} not found — run 'sudo scripts/setup-libvirt.sh' first`);
-
-/** The independent observer: a separate, local virsh process. */
-async function virsh(...args: string[]): Promise<string> {
-  const { stdout } = await run('virsh', ['-q', '-c', env!.uri, ...args], {
-    env: { ...process.env, LC_ALL: 'C.UTF-8' },
-  });
-  return stdout;
-}
+const why = skipReason();
+if (why) console.warn(`e2e ops suite skipped: ${why}`);
 
 /** A real event stream for the test: a local `virsh event --all --loop --timestamp`, read by the adapter. */
 class VirshEvents implements EventSource {
@@ -75,11 +46,9 @@ class VirshEvents implements EventSource {
   }
 }
 
-const TITLE = env
-  ? `ops on QEMU over SSH (${ENV_FILE})`
-  : `ops on QEMU over SSH — skipped: ${ENV_FILE} not found, run 'sudo scripts/setup-libvirt.sh'`;
+const TITLE = why ? `ops on QEMU over SSH — skipped: ${why}` : `ops on QEMU over SSH (${ENV_FILE})`;
 
-describe.skipIf(!env)(TITLE, () => {
+describe.skipIf(why !== undefined)(TITLE, () => {
   const base = `vbops-${process.pid}-${Date.now().toString(36)}`;
   const vm = `${base}-a`;
   const copy = `${base}-b`;
@@ -124,19 +93,7 @@ describe.skipIf(!env)(TITLE, () => {
   }
 
   beforeAll(async () => {
-    const host = HostSchema.parse({
-      name: 'e2e',
-      uri: env!.uri,
-      ssh: {
-        host: env!.ssh.host,
-        port: env!.ssh.port,
-        user: env!.ssh.user,
-        privateKey: { file: env!.ssh.privateKey },
-        passphrase: { file: env!.ssh.passphraseFile },
-        knownHosts: env!.ssh.knownHosts,
-        timeoutSeconds: 60,
-      },
-    });
+    const host = sshHost();
     const template = TemplateSchema.parse({
       name: 'tiny',
       distro: 'debian',
