@@ -438,9 +438,15 @@ export function localVirshSpawner(uri: string, virshPath = 'virsh'): ShellSpawne
     child.stdout.setEncoding('utf8');
     child.stderr.setEncoding('utf8');
     const { closed, onClose } = closeOnce();
-    child.on('exit', (code, signal) => closed(signal ? `was killed (${signal})` : `exited (status ${code})`));
+    // 'close', not 'exit': it comes once stderr is drained, so a virsh that exits at start-up has
+    // said why (cannot connect) before the shell hears it is gone.
+    child.on('close', (code, signal) =>
+      closed(signal ? `was killed (${signal})` : `exited (status ${code})`),
+    );
     child.on('error', (error) => closed(`failed (${error.message})`));
-    child.stdin.on('error', () => closed('closed its input'));
+    // A write to a virsh that is exiting fails first (EPIPE): its 'close' says more, and comes
+    // soon; only a process that stopped reading and lives on is reported as such.
+    child.stdin.on('error', () => setTimeout(() => closed('closed its input'), 1000).unref());
     return {
       write: (data) => {
         child.stdin.write(data);
