@@ -193,19 +193,29 @@ export async function runService(config: Config, options: ServiceOptions = {}): 
     logger.error('no IRC network or Discord server configured: nothing to connect to');
     return 2;
   }
-  let service: Service;
+  // Listening for SIGHUP from the start: the transports connect (and are seen in the channel)
+  // before start-up returns, and a SIGHUP then must not kill the process (its default action).
+  // One that comes during start-up is applied once the service is up.
+  let service: Service | undefined;
+  let hangupDuringStart = false;
+  const reload = (running: Service) => {
+    logger.info({ file: options.configFile }, 'SIGHUP: reloading the configuration');
+    void running.reload();
+  };
+  const onHangup = () => {
+    if (service) reload(service);
+    else hangupDuringStart = true;
+  };
+  process.on('SIGHUP', onHangup);
   try {
     service = await startService(config, logger, options);
   } catch (error) {
+    process.off('SIGHUP', onHangup);
     logger.error({ err: error instanceof Error ? error.message : error }, 'virtbot cannot start');
     return 2;
   }
   logger.info({ transports: service.transports.map((t) => t.name) }, 'virtbot ready');
-  const onHangup = () => {
-    logger.info({ file: options.configFile }, 'SIGHUP: reloading the configuration');
-    void service.reload();
-  };
-  process.on('SIGHUP', onHangup);
+  if (hangupDuringStart) reload(service);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
